@@ -1,0 +1,20 @@
+"""The ``recap`` command line.
+
+Each command group lives in its own module with a ``register(app)`` function;
+heavy imports happen inside the commands so ``recap --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from app.cli import analyse, demo, render, server
+
+app = typer.Typer(name="recap", help="Recap: movie + recap script -> narrated recap video.", no_args_is_help=True)
+
+for _module in (server, analyse, render, demo):
+    _module.register(app)
+
+
+def main() -> None:
+    app()
