@@ -16,5 +16,13 @@ for _module in (server, analyse, align, render, demo):
     _module.register(app)
 
 
+@app.command()
+def version() -> None:
+    """Print Recap's version."""
+    from importlib.metadata import version as _v
+
+    typer.echo(_v("recap"))
+
+
 def main() -> None:
     app()
