@@ -1,0 +1,65 @@
+"""Tenants, memberships, quota policies and usage counters."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from app.models.enums import Role
+
+
+class Tenant(Model):
+    id = fields.UUIDField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    slug = fields.CharField(max_length=80, unique=True)
+    webhook_url = fields.CharField(max_length=2000, null=True)
+    webhook_secret = fields.CharField(max_length=200, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tenants"
+
+
+class Membership(Model):
+    id = fields.UUIDField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField("models.Tenant", related_name="memberships")
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="memberships")
+    role = fields.CharEnumField(Role, max_length=16)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "memberships"
+        unique_together = (("tenant", "user"),)
+
+
+class QuotaPolicy(Model):
+    """Limits of one tenant; a missing row means the settings' defaults."""
+
+    tenant: fields.OneToOneRelation[Tenant] = fields.OneToOneField(
+        "models.Tenant", related_name="quota_policy", primary_key=True
+    )
+    concurrent_jobs = fields.IntField()
+    processing_minutes_per_month = fields.IntField()
+    storage_bytes = fields.BigIntField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "quota_policies"
+
+
+class UsageCounter(Model):
+    """Per-tenant usage: processing seconds per month ``period`` (YYYY-MM); storage bytes in period 'total'."""
+
+    id = fields.UUIDField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField("models.Tenant", related_name="usage")
+    period = fields.CharField(max_length=7)
+    processing_seconds = fields.FloatField(default=0.0)
+    storage_bytes = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "usage_counters"
+        unique_together = (("tenant", "period"),)
+
+
+from app.models.user import User  # noqa: E402  (string FK targets; import for type checkers)
