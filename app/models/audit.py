@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -17,7 +19,7 @@ class AuditEvent(Model):
     action = fields.CharField(max_length=64)
     target_type = fields.CharField(max_length=32, default="")
     target_id = fields.CharField(max_length=64, default="")
-    data = fields.JSONField(default=dict)
+    data: fields.JSONField[Any] = fields.JSONField(default=dict)
     ip = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -16,14 +18,14 @@ class Job(Model):
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     state = fields.CharEnumField(JobState, max_length=16, default=JobState.QUEUED)
-    options = fields.JSONField(default=dict)
+    options: fields.JSONField[Any] = fields.JSONField(default=dict)
     current_stage = fields.CharEnumField(Stage, max_length=16, null=True)
     progress = fields.FloatField(default=0.0)
     #: Last progress event number; events carry it so clients drop duplicates.
     seq = fields.BigIntField(default=0)
     error_code = fields.CharField(max_length=64, null=True)
     error_message = fields.TextField(null=True)
-    outputs = fields.JSONField(default=dict)
+    outputs: fields.JSONField[Any] = fields.JSONField(default=dict)
     source_seconds = fields.FloatField(default=0.0)
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
@@ -69,7 +71,7 @@ class Artifact(Model):
     content_hash = fields.CharField(max_length=64)
     storage_key = fields.CharField(max_length=1024)
     size_bytes = fields.BigIntField(default=0)
-    meta = fields.JSONField(default=dict)
+    meta: fields.JSONField[Any] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -13,7 +15,7 @@ class Project(Model):
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField("models.Tenant", related_name="projects")
     name = fields.CharField(max_length=200)
     description = fields.TextField(default="")
-    settings = fields.JSONField(default=dict)
+    settings: fields.JSONField[Any] = fields.JSONField(default=dict)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
@@ -36,7 +38,7 @@ class Asset(Model):
     size_bytes = fields.BigIntField(default=0)
     sha256 = fields.CharField(max_length=64, null=True)
     content_type = fields.CharField(max_length=100, null=True)
-    probe = fields.JSONField(null=True)
+    probe: fields.JSONField[Any] = fields.JSONField(null=True)
     error_code = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -21,7 +23,7 @@ class Upload(Model):
     length = fields.BigIntField(null=True)  # null while Upload-Defer-Length
     offset = fields.BigIntField(default=0)
     storage_key = fields.CharField(max_length=1024)
-    metadata = fields.JSONField(default=dict)
+    metadata: fields.JSONField[Any] = fields.JSONField(default=dict)
     error_code = fields.CharField(max_length=64, null=True)
     asset: fields.ForeignKeyNullableRelation[Asset] = fields.ForeignKeyField(
         "models.Asset", related_name=False, null=True, on_delete=fields.SET_NULL
