@@ -1,0 +1,86 @@
+"""ARQ worker settings: ``cpu`` queue for media stages, ``gpu`` queue for upscaling.
+
+Models load once per worker (lazily, on first use, held in ``ctx["models"]``); blocking
+media work runs in threads with progress and cancel hooks; messages are JSON.
+
+    recap worker            # or: arq runners.worker.CpuWorker
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, ClassVar
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Worker, create_worker
+
+from app.config import Settings, get_settings
+from app.db import close_db, init_db
+from app.queue import CPU_QUEUE, GPU_QUEUE, STAGE_FUNCTION, deserialize, redis_settings, serialize
+from app.storage import get_storage
+from runners.executor import run_stage
+from runners.models import ModelCache
+from runners.reconciler import reconcile
+
+log = logging.getLogger(__name__)
+
+
+async def on_startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.get("settings") or get_settings()
+    ctx["settings"] = settings
+    if not ctx.get("db_ready"):
+        await init_db(settings)
+    ctx["storage"] = get_storage(settings)
+    ctx["models"] = ctx.get("models") or ModelCache(settings)
+    import redis.asyncio as aioredis
+
+    assert settings.redis_url
+    ctx["redis"] = aioredis.Redis.from_url(settings.redis_url)
+    ctx["workroot"] = str(settings.data_dir / "work")
+    os.makedirs(ctx["workroot"], exist_ok=True)
+
+
+async def on_shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["redis"].aclose()
+    if not ctx.get("db_ready"):
+        await close_db()
+
+
+async def reconcile_cron(ctx: dict[str, Any]) -> None:
+    await reconcile(ctx)
+
+
+def _functions() -> list[Any]:
+    from arq.worker import func
+
+    return [func(run_stage, name=STAGE_FUNCTION, max_tries=1000)]
+
+
+class CpuWorker:
+    functions: ClassVar[list[Any]] = _functions()
+    queue_name = CPU_QUEUE
+    on_startup = on_startup
+    on_shutdown = on_shutdown
+    cron_jobs: ClassVar[list[Any]] = [cron(reconcile_cron, second={0, 15, 30, 45}, run_at_startup=True)]
+    job_serializer = serialize
+    job_deserializer = deserialize
+    job_timeout = 6 * 3600
+    keep_result = 60
+    max_jobs = 2
+
+
+def build_worker(settings: Settings | None = None, *, queue: str = CPU_QUEUE, burst: bool = False,
+                 ctx: dict[str, Any] | None = None, handle_signals: bool = True) -> Worker:
+    settings = settings or get_settings()
+    assert settings.redis_url, "REDIS_URL must be set (the CLI starts an embedded server when it is unset)"
+    rs: RedisSettings = redis_settings(settings.redis_url)
+    crons = CpuWorker.cron_jobs if queue == CPU_QUEUE else []
+    return create_worker(
+        CpuWorker, redis_settings=rs, queue_name=queue, burst=burst, cron_jobs=crons,
+        ctx={"settings": settings, **(ctx or {})}, max_jobs=settings.worker.max_jobs,
+        handle_signals=handle_signals, poll_delay=0.2)
+
+
+__all__ = ["GPU_QUEUE", "CpuWorker", "build_worker"]
