@@ -88,6 +88,8 @@ class WorkerSettings(BaseModel):
     lease_seconds: int = Field(default=120, ge=5)
     max_attempts: int = Field(default=3, ge=1)
     max_jobs: int = Field(default=2, ge=1)
+    #: True when GPU workers pull from the ``gpu`` queue (upscaling); startRender refuses upscale otherwise.
+    gpu_enabled: bool = False
 
 
 class Settings(BaseSettings):
@@ -99,6 +101,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("RECAP_REDIS_URL", "REDIS_URL"))
     #: Role the API uses for row-level security (must not own the tables, no BYPASSRLS).
     db_app_role: str = "recap_app"
+    #: asyncpg pool sizes per connection ("default" = app role, "system" = owner).
+    db_pool_min: int = Field(default=1, ge=0)
+    db_pool_max: int = Field(default=10, ge=1)
     public_url: str = "http://127.0.0.1:8000"
     signing_secret: str = DEV_SECRET
     webhook_secret: str = DEV_SECRET

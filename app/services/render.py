@@ -1,0 +1,191 @@
+"""Render jobs from the API side: start (with atomic quota admission), cancel, retry, review.
+
+The API records intent and enqueues; it never does media work. Quota admission takes a
+per-tenant transaction-scoped advisory lock, so 100 concurrent ``startRender`` calls
+against a limit of 3 admit exactly 3.
+
+    job = await start_render(principal, project_id, RenderOptions(profile="720p"))
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from app.auth.principal import Principal
+from app.config import Settings, get_settings
+from app.db import tenant_tx
+from app.errors import ConflictError, NotFoundError, QuotaExceededError, ValidationError
+from app.models import Asset, AssetKind, AssetStatus, Job, JobState, Project, Role, Stage, StageRun, StageState
+from app.models.enums import ACTIVE_JOB_STATES, TERMINAL_JOB_STATES
+from app.pipeline import ORDER, next_stages
+from app.queue import enqueue_stage
+from app.services import render_events
+
+PROFILES = ("1080p", "720p", "source")
+NARRATIONS = ("tts", "recorded", "none")
+MAX_SCRIPT_CHARS = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    profile: str = "720p"
+    narration: str = "tts"
+    narration_asset_id: str | None = None
+    script_asset_id: str | None = None
+    script_text: str | None = None
+    source_asset_ids: list[str] = field(default_factory=list)
+    upscale: bool = False
+    burn_captions: bool = False
+    review: bool = False
+    title: str | None = None
+    words_per_minute: float = 160.0
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValidationError(f"profile must be one of {', '.join(PROFILES)}", "profile")
+        if self.narration not in NARRATIONS:
+            raise ValidationError(f"narration must be one of {', '.join(NARRATIONS)}", "narration")
+        if self.script_text is not None and len(self.script_text) > MAX_SCRIPT_CHARS:
+            raise ValidationError("the script is over 2 MB", "scriptText")
+        if not 60.0 <= self.words_per_minute <= 400.0:
+            raise ValidationError("wordsPerMinute must be between 60 and 400", "wordsPerMinute")
+        if self.title is not None and len(self.title) > 200:
+            raise ValidationError("the title is over 200 characters", "title")
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
+
+
+def _period(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).strftime("%Y-%m")
+
+
+async def _project(conn: Any, principal: Principal, project_id: UUID | str) -> Project:
+    project = await Project.filter(id=project_id, tenant_id=principal.tenant_id).using_db(conn).first()
+    if project is None:
+        raise NotFoundError("project not found", "projectId")
+    return project
+
+
+async def _job(conn: Any, principal: Principal, job_id: UUID | str, *, lock: bool = False) -> Job:
+    query = Job.filter(id=job_id, tenant_id=principal.tenant_id).using_db(conn)
+    job = await (query.select_for_update().first() if lock else query.first())
+    if job is None:
+        raise NotFoundError("job not found", "jobId")
+    return job
+
+
+async def _source_seconds(conn: Any, project: Project, options: RenderOptions) -> float:
+    query = Asset.filter(project_id=project.id, kind=AssetKind.SOURCE_VIDEO, status=AssetStatus.READY)
+    if options.source_asset_ids:
+        query = query.filter(id__in=options.source_asset_ids)
+    assets = await query.using_db(conn)
+    if not assets:
+        raise ValidationError("the project has no ready source video; upload one first", "projectId")
+    return sum(float((a.probe or {}).get("duration") or 0.0) for a in assets)
+
+
+async def _admit(conn: Any, tenant_id: UUID, seconds: float, settings: Settings) -> None:
+    """Check concurrent jobs and monthly minutes under a per-tenant lock, then charge the minutes."""
+    await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [str(tenant_id)])
+    rows = await conn.execute_query_dict(
+        "SELECT concurrent_jobs, processing_minutes_per_month FROM quota_policies WHERE tenant_id = $1",
+        [str(tenant_id)])
+    limit_jobs = rows[0]["concurrent_jobs"] if rows else settings.quota.concurrent_jobs
+    limit_minutes = rows[0]["processing_minutes_per_month"] if rows else settings.quota.processing_minutes_per_month
+    active = await Job.filter(tenant_id=tenant_id, state__in=list(ACTIVE_JOB_STATES)).using_db(conn).count()
+    if active >= limit_jobs:
+        raise QuotaExceededError(f"{active} jobs are running; the limit is {limit_jobs}", "concurrentJobs")
+    used = await conn.execute_query_dict(
+        "SELECT processing_seconds FROM usage_counters WHERE tenant_id = $1 AND period = $2",
+        [str(tenant_id), _period()])
+    used_s = float(used[0]["processing_seconds"]) if used else 0.0
+    if used_s + seconds > limit_minutes * 60:
+        raise QuotaExceededError(
+            f"this render needs {seconds / 60:.1f} min; {max(0.0, limit_minutes - used_s / 60):.1f} of "
+            f"{limit_minutes} min are left this month", "processingMinutes")
+    await conn.execute_query(
+        "INSERT INTO usage_counters (id, tenant_id, period, processing_seconds, storage_bytes, updated_at) "
+        "VALUES (gen_random_uuid(), $1, $2, $3, 0, now()) ON CONFLICT (tenant_id, period) DO UPDATE "
+        "SET processing_seconds = usage_counters.processing_seconds + EXCLUDED.processing_seconds, updated_at = now()",
+        [str(tenant_id), _period(), seconds])
+
+
+async def start_render(principal: Principal, project_id: UUID | str, options: RenderOptions,
+                       settings: Settings | None = None) -> Job:
+    """Create a job with its stage runs and queue the first stage.
+
+    Raises:
+        NotFoundError: the project is not the caller's tenant's.
+        ValidationError: bad options or no source video.
+        QuotaExceededError: concurrent jobs or monthly minutes would be exceeded.
+    """
+    principal.require(Role.EDITOR)
+    settings = settings or get_settings()
+    if options.upscale and not settings.worker.gpu_enabled:
+        raise ValidationError("4K upscaling needs a GPU worker, and none is configured", "upscale")
+    async with tenant_tx(principal.tenant_id) as conn:
+        project = await _project(conn, principal, project_id)
+        seconds = await _source_seconds(conn, project, options)
+        await _admit(conn, principal.tenant_id, seconds, settings)
+        job = await Job.create(tenant_id=principal.tenant_id, project_id=project.id, created_by_id=principal.user_id,
+                               state=JobState.QUEUED, options=options.to_json(), source_seconds=seconds,
+                               using_db=conn)
+        for stage in ORDER:
+            skipped = stage is Stage.UPSCALE and not options.upscale
+            await StageRun.create(tenant_id=principal.tenant_id, job_id=job.id, stage=stage,
+                                  state=StageState.SKIPPED if skipped else StageState.PENDING, using_db=conn)
+        await StageRun.filter(job_id=job.id, stage=Stage.INGEST).using_db(conn).update(state=StageState.QUEUED)
+    await enqueue_stage(job.id, Stage.INGEST, attempt=1, settings=settings)
+    await render_events.job_event(principal.tenant_id, job, "queued")
+    return job
+
+
+async def cancel_job(principal: Principal, job_id: UUID | str) -> Job:
+    """Stop a job; running media work sees the cancel within about half a second."""
+    principal.require(Role.EDITOR)
+    async with tenant_tx(principal.tenant_id) as conn:
+        job = await _job(conn, principal, job_id, lock=True)
+        if job.state in TERMINAL_JOB_STATES:
+            raise ConflictError(f"the job already ended ({job.state.value})", "jobId")
+        job.state, job.finished_at = JobState.CANCELLED, datetime.now(UTC)
+        await job.save(using_db=conn)
+        await StageRun.filter(job_id=job.id, state__in=[StageState.PENDING, StageState.QUEUED, StageState.RUNNING]
+                              ).using_db(conn).update(state=StageState.CANCELLED)
+    await render_events.signal_cancel(job.id)
+    await render_events.job_event(principal.tenant_id, job, "cancelled")
+    return job
+
+
+async def retry_job(principal: Principal, job_id: UUID | str, settings: Settings | None = None) -> Job:
+    """Resume a failed or cancelled job from the stage that stopped; finished stages are kept."""
+    principal.require(Role.EDITOR)
+    settings = settings or get_settings()
+    async with tenant_tx(principal.tenant_id) as conn:
+        job = await _job(conn, principal, job_id, lock=True)
+        if job.state not in (JobState.FAILED, JobState.CANCELLED):
+            raise ConflictError(f"only a failed or cancelled job can be retried (this one is {job.state.value})",
+                                "jobId")
+        await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [str(principal.tenant_id)])
+        await StageRun.filter(job_id=job.id, state__in=[StageState.FAILED, StageState.CANCELLED, StageState.RUNNING,
+                                                        StageState.QUEUED]).using_db(conn).update(
+            state=StageState.PENDING, error_code=None, error_message=None, lease_expires_at=None)
+        runs = await StageRun.filter(job_id=job.id).using_db(conn)
+        ready = next_stages({r.stage: r.state for r in runs})
+        await StageRun.filter(job_id=job.id, stage__in=ready).using_db(conn).update(state=StageState.QUEUED)
+        job.state, job.error_code, job.error_message, job.finished_at = JobState.QUEUED, None, None, None
+        await job.save(using_db=conn)
+        attempts = {r.stage: r.attempt for r in runs}
+    await render_events.clear_cancel(job.id)
+    for stage in ready:
+        await enqueue_stage(job.id, stage, attempt=attempts.get(stage, 0) + 1, settings=settings)
+    await render_events.job_event(principal.tenant_id, job, "queued")
+    return job
+
+
+async def get_job(principal: Principal, job_id: UUID | str) -> Job:
+    async with tenant_tx(principal.tenant_id) as conn:
+        return await _job(conn, principal, job_id)

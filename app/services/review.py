@@ -1,0 +1,121 @@
+"""Review before assembly: read the alignment, fix a beat's clips, approve.
+
+Edits are data: the edited alignment is validated against the contract (known beats and
+sources, ``0 <= start < end <= duration``, no overlapping footage) and stored on the job;
+the assemble stage uses it instead of the computed one.
+
+    beats = await get_alignment(principal, job_id)
+    await update_alignment(principal, job_id, [{"index": 2, "clips": [...]}])
+    await approve_alignment(principal, job_id)
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+from uuid import UUID
+
+from app.auth.principal import Principal
+from app.config import Settings, get_settings
+from app.db import tenant_tx
+from app.errors import ConflictError, NotFoundError, ValidationError
+from app.models import Artifact, Job, JobState, Role, Stage, StageRun, StageState
+from app.queue import enqueue_stage
+from app.services import render_events
+from app.storage import get_storage
+
+EDITABLE = (JobState.WAITING_REVIEW, JobState.QUEUED, JobState.RUNNING)
+
+
+async def _computed(conn: Any, job: Job, settings: Settings) -> dict[str, Any]:
+    run = await StageRun.filter(job_id=job.id, stage=Stage.ALIGN).using_db(conn).first()
+    if run is None or run.state is not StageState.SUCCEEDED or run.artifact_id is None:  # type: ignore[attr-defined]
+        raise ConflictError("the alignment is not ready yet", "jobId")
+    art = await Artifact.filter(id=run.artifact_id).using_db(conn).first()  # type: ignore[attr-defined]
+    if art is None:
+        raise ConflictError("the alignment artifact is missing", "jobId")
+    storage = get_storage(settings)
+    chunks = [c async for c in storage.open_range(f"{art.storage_key}/alignment.json", 0, None)]
+    data: dict[str, Any] = json.loads(b"".join(chunks))
+    return data
+
+
+async def get_alignment(principal: Principal, job_id: UUID | str, settings: Settings | None = None
+                        ) -> dict[str, Any]:
+    """The job's alignment (the user's edit when there is one)."""
+    async with tenant_tx(principal.tenant_id) as conn:
+        job = await Job.filter(id=job_id, tenant_id=principal.tenant_id).using_db(conn).first()
+        if job is None:
+            raise NotFoundError("job not found", "jobId")
+        edit = job.options.get("alignment_edit")
+        return dict(edit) if edit else await _computed(conn, job, settings or get_settings())
+
+
+def _validate(base: dict[str, Any], beats: list[dict[str, Any]]) -> dict[str, Any]:
+    durations = {s["id"]: float(s["duration"]) for s in base["sources"]}
+    by_index = {b["index"]: b for b in base["beats"]}
+    used: dict[str, list[tuple[float, float]]] = {}
+    for beat in beats:
+        index = beat.get("index")
+        if index not in by_index:
+            raise ValidationError(f"beat {index!r} is not in this alignment", "beats")
+        clips = beat.get("clips")
+        if not isinstance(clips, list) or len(clips) > 200:
+            raise ValidationError(f"beat {index}: clips must be a list (at most 200)", "beats")
+        for clip in clips:
+            src, start, end = clip.get("source"), clip.get("start"), clip.get("end")
+            if src not in durations:
+                raise ValidationError(f"beat {index}: unknown source {src!r}", "beats")
+            if not isinstance(start, int | float) or not isinstance(end, int | float):
+                raise ValidationError(f"beat {index}: start and end must be numbers", "beats")
+            if not 0 <= start < end <= durations[src] + 1e-3:
+                raise ValidationError(f"beat {index}: need 0 <= start < end <= {durations[src]:.3f}", "beats")
+            used.setdefault(src, []).append((float(start), float(end)))
+        by_index[index] = {**by_index[index], "clips": [
+            {"source": c["source"], "start": float(c["start"]), "end": float(c["end"]),
+             "score": float(c.get("score", 1.0))} for c in clips], "confidence": 1.0}
+    for src, spans in used.items():
+        spans.sort()
+        if any(a[1] > b[0] + 1e-3 for a, b in itertools.pairwise(spans)):
+            raise ValidationError(f"clips on source {src} overlap: footage would be reused", "beats")
+    return {**base, "beats": [by_index[i] for i in sorted(by_index)]}
+
+
+async def update_alignment(principal: Principal, job_id: UUID | str, beats: list[dict[str, Any]],
+                           settings: Settings | None = None) -> dict[str, Any]:
+    principal.require(Role.EDITOR)
+    settings = settings or get_settings()
+    async with tenant_tx(principal.tenant_id) as conn:
+        job = await Job.filter(id=job_id, tenant_id=principal.tenant_id).using_db(conn).select_for_update().first()
+        if job is None:
+            raise NotFoundError("job not found", "jobId")
+        assembled = await StageRun.filter(job_id=job.id, stage=Stage.ASSEMBLE,
+                                          state__in=[StageState.RUNNING, StageState.SUCCEEDED]).using_db(conn).exists()
+        if job.state not in EDITABLE or assembled:
+            raise ConflictError("the alignment can only change before assembly starts", "jobId")
+        base = job.options.get("alignment_edit") or await _computed(conn, job, settings)
+        edited = _validate(base, beats)
+        job.options = {**job.options, "alignment_edit": edited}
+        await job.save(using_db=conn)
+    return edited
+
+
+async def approve_alignment(principal: Principal, job_id: UUID | str, settings: Settings | None = None) -> Job:
+    principal.require(Role.EDITOR)
+    settings = settings or get_settings()
+    async with tenant_tx(principal.tenant_id) as conn:
+        job = await Job.filter(id=job_id, tenant_id=principal.tenant_id).using_db(conn).select_for_update().first()
+        if job is None:
+            raise NotFoundError("job not found", "jobId")
+        if job.state is not JobState.WAITING_REVIEW:
+            raise ConflictError(f"the job is not waiting for review (it is {job.state.value})", "jobId")
+        job.options = {**job.options, "approved": True}
+        job.state = JobState.RUNNING
+        await job.save(using_db=conn)
+        run = await StageRun.filter(job_id=job.id, stage=Stage.ASSEMBLE).using_db(conn).first()
+        await StageRun.filter(job_id=job.id, stage=Stage.ASSEMBLE, state=StageState.PENDING
+                              ).using_db(conn).update(state=StageState.QUEUED)
+    await enqueue_stage(job.id, Stage.ASSEMBLE, attempt=(run.attempt if run else 0) + 1, settings=settings)
+    await render_events.job_event(principal.tenant_id, job, "running", "alignment approved")
+    return job
