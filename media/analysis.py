@@ -1,0 +1,116 @@
+"""Visual analysis of one source in ONE decode pass: probe, shots and frame statistics.
+
+    from media.analysis import analyse_video
+    result = analyse_video("movie.mp4", progress=lambda f: print(f"{f:.0%}"))
+    result.write("out/")            # probe.json, shots.json, frames.json
+
+The decoder scales every frame once to the analysis size and hands it to the shot
+detector and the frame-statistics consumer (see :mod:`media.decode`). Video-only
+sources work; audio-only sources are refused with ``NO_VIDEO_STREAM``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from media.decode import DecodeOptions, DecodeResult, FrameConsumer, decode_frames
+from media.errors import OutputError
+from media.frames import FrameReport, FrameStatsConsumer, FrameStatsOptions
+from media.probe import MediaInfo, probe
+from media.shots import ShotConsumer, ShotOptions
+from media.types import JSON, CancelFn, ProgressFn, Shot
+
+__all__ = ["AnalysisOptions", "VideoAnalysis", "analyse_video"]
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisOptions:
+    """What one pass computes; ``frame_stats=False`` skips thumbnails and the logo scan."""
+
+    shots: ShotOptions = field(default_factory=ShotOptions)
+    frames: FrameStatsOptions = field(default_factory=FrameStatsOptions)
+    decode: DecodeOptions = field(default_factory=DecodeOptions)
+    frame_stats: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class VideoAnalysis:
+    """The probe, the shots (contiguous, covering the video) and the frame report of one source."""
+
+    probe: MediaInfo
+    shots: tuple[Shot, ...]
+    frames: FrameReport | None
+    decoded_frames: int = 0
+
+    def shots_json(self) -> JSON:
+        """``shots.json``: the shots with the timing facts needed to use them."""
+        fps = self.probe.video.fps if self.probe.video else 0.0
+        return {"version": 1, "source": self.probe.path, "fps": fps, "frames": self.decoded_frames,
+                "shots": [s.to_json() for s in self.shots]}
+
+    def to_json(self) -> JSON:
+        return {"version": 1, "probe": self.probe.to_json(), "shots": self.shots_json(),
+                "frames": None if self.frames is None else self.frames.to_json()}
+
+    @classmethod
+    def from_json(cls, data: JSON) -> VideoAnalysis:
+        shots = data.get("shots", {})
+        frames = data.get("frames")
+        return cls(MediaInfo.from_json(data["probe"]), tuple(Shot.from_json(s) for s in shots.get("shots", [])),
+                   None if frames is None else FrameReport.from_json(frames), int(shots.get("frames", 0)))
+
+    def write(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+        """Write ``probe.json``, ``shots.json`` and ``frames.json`` (each atomically) into ``out_dir``."""
+        docs: dict[str, JSON] = {"probe": self.probe.to_json(), "shots": self.shots_json()}
+        if self.frames is not None:
+            docs["frames"] = self.frames.to_json()
+        return {name: _write_json(Path(out_dir) / f"{name}.json", doc) for name, doc in docs.items()}
+
+
+def analyse_video(path: str | os.PathLike[str], options: AnalysisOptions | None = None,
+                  progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> VideoAnalysis:
+    """Probe ``path``, then decode it once feeding shot detection and frame statistics.
+
+    Args:
+        path: the source video (its name is not trusted; the content is probed).
+        options: detector, sampling and decoding settings.
+        progress: fractions in [0, 1]; reaches 1.0 when the result is ready.
+        cancel: polled during decoding; returning True raises :class:`media.errors.CancelledError`.
+
+    Returns:
+        The :class:`VideoAnalysis`.
+
+    Raises:
+        The probe's validation errors (``NoVideoStreamError`` for audio-only input),
+        ``DecodeError``, ``CancelledError``.
+    """
+    opts = options or AnalysisOptions()
+    info = probe(path, require_video=True)
+    assert info.video is not None
+    shot_consumer = ShotConsumer(info.video.fps, opts.shots)
+    stats = FrameStatsConsumer(opts.frames, rotation=info.video.rotation) if opts.frame_stats else None
+    consumers: list[FrameConsumer] = [shot_consumer] if stats is None else [shot_consumer, stats]
+    result: DecodeResult = decode_frames(path, consumers, opts.decode, progress=progress, cancel=cancel)
+    shots = shot_consumer.shots
+    return VideoAnalysis(probe=info, shots=tuple(shots), frames=None if stats is None else stats.report(shots),
+                         decoded_frames=result.frames)
+
+
+def _write_json(path: Path, doc: JSON) -> Path:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, separators=(",", ":"))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as ex:
+        raise OutputError(f"cannot write {path.name}: {ex.strerror}") from ex
+    return path
