@@ -1,0 +1,310 @@
+"""Frame-accurate assembly of an edit list into one video file.
+
+Smart render by default: whole GOPs are copied packet for packet and only the partial
+GOPs at cut edges are re-encoded (see :mod:`media.smartcut`); a full re-encode to the
+output profile is the fallback when sources differ or pixels must change::
+
+    result = assemble(edl, "recap.mp4", AssembleOptions(), progress=print)
+    print(result.mode, result.copied_frames, result.reencoded_frames)
+    Path("assemble.json").write_text(json.dumps(result.to_json()))
+
+Output is written to a temporary name in the same folder and renamed at the end; on any
+failure the temporary file is removed. Errors: ``EditListError`` (EDL_*) for a bad edit
+list, ``DecodeError`` for unreadable sources, ``EncodeError``, ``OutputError``
+(OUTPUT_FAILED: unwritable path, disk full) and ``CancelledError``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import av.error
+
+from media._assemble_audio import AudioTrack
+from media._assemble_reencode import FrameFilter, Reencoder
+from media.edl import EditList, EdlClip, frame_range, validate_edl
+from media.errors import CancelledError, DecodeError, EncodeError, MediaError, OutputError
+from media.profiles import OutputProfile, get_profile
+from media.smartcut import AvcConfig, EdgeEncoding, PacketSink, SmartSource, smart_profile_ok
+from media.types import CancelFn, ProgressFn, never_cancel
+
+_MODES = ("auto", "smart", "reencode")
+_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+
+
+@dataclass(frozen=True, slots=True)
+class AssembleOptions:
+    """How to assemble.
+
+    Attributes:
+        mode: "auto" (smart when the sources allow it), "smart" (fail if they do not) or "reencode".
+        profile: output profile name; None uses the edit list's.
+        edge_preset / edge_crf: x264 settings for re-encoded cut edges (default: the profile's preset, crf 18).
+        frame_filter: changes pixels (burned-in captions, title cards); forces the re-encode path.
+        faststart: move the index to the front of MP4 files (for streaming).
+        threads: codec threads (0: automatic).
+    """
+
+    mode: str = "auto"
+    profile: str | None = None
+    edge_preset: str | None = None
+    edge_crf: int = 18
+    frame_filter: FrameFilter | None = None
+    faststart: bool = True
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in _MODES:
+            raise ValueError(f"mode must be one of {_MODES}")
+        if not 0 <= self.edge_crf <= 51:
+            raise ValueError("edge_crf must be in [0, 51]")
+        if self.threads < 0:
+            raise ValueError("threads must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class AssembleResult:
+    path: str
+    duration: float
+    frames: int
+    mode: str
+    reencoded_frames: int
+    copied_frames: int
+    fps: float
+    width: int
+    height: int
+    audio_samples: int
+    sample_rate: int
+    elapsed: float
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AssembleResult:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(frozen=True, slots=True)
+class _VideoFacts:
+    path: str
+    codec: str
+    width: int
+    height: int
+    pix_fmt: str | None
+    rate: Fraction
+    avc: AvcConfig | None
+    start: float
+
+
+def _probe(path: str) -> _VideoFacts:
+    try:
+        with av.open(path) as cont:
+            if not cont.streams.video:
+                raise DecodeError(f"{os.path.basename(path)} has no video stream")
+            vs = cont.streams.video[0]
+            rate = vs.average_rate or vs.guessed_rate
+            if not rate or not vs.codec_context.width:
+                raise DecodeError(f"{os.path.basename(path)}: unknown frame rate or size")
+            start = float((vs.start_time or 0) * (vs.time_base or 0))
+            cc = vs.codec_context
+            return _VideoFacts(path, cc.name, cc.width, cc.height, cc.pix_fmt, Fraction(rate),
+                               AvcConfig.parse(cc.extradata), start)
+    except av.error.FFmpegError as ex:
+        raise DecodeError(f"cannot open source {os.path.basename(path)}: {ex}") from ex
+
+
+def _smart_blocker(facts: list[_VideoFacts], edl: EditList, profile: OutputProfile,
+                   options: AssembleOptions) -> str | None:
+    """Why the smart path cannot be used (None: it can)."""
+    if options.frame_filter is not None:
+        return "pixels change (frame filter)"
+    if any(c.speed != 1.0 for c in edl.clips):
+        return "a clip changes speed"
+    first = facts[0]
+    for f in facts:
+        if f.codec != "h264":
+            return f"{os.path.basename(f.path)} is {f.codec}, not H.264"
+        reason = smart_profile_ok(f.avc, f.pix_fmt)
+        if reason:
+            return f"{os.path.basename(f.path)}: {reason}"
+        if (f.width, f.height, f.rate, f.pix_fmt) != (first.width, first.height, first.rate, first.pix_fmt):
+            return "sources differ in size, frame rate or pixel format"
+    if not profile.is_source and (profile.size_for(first.width, first.height) != (first.width, first.height)
+                                  or (profile.fps and Fraction(profile.fps) != first.rate)):
+        return f"profile {profile.name} needs scaling or a new frame rate"
+    return None
+
+
+def _check_output(out: Path) -> None:
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise OutputError(f"output path {out.name} is a folder")
+    if not parent.is_dir():
+        raise OutputError(f"output folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {parent} is not writable")
+    if out.suffix.lower() not in _FORMATS:
+        raise OutputError(f"output must end in one of {sorted(_FORMATS)}")
+
+
+def assemble(edl: EditList, out_path: str | os.PathLike[str], options: AssembleOptions = AssembleOptions(),
+             progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> AssembleResult:
+    """Render an edit list to ``out_path`` (video + AAC audio).
+
+    Args:
+        edl: the edit list (validated here, source files included).
+        out_path: the file to write (.mp4, .mov or .mkv).
+        options: mode, profile and encoder settings.
+        progress: receives the fraction of output frames written.
+        cancel: returns True to stop; raises CancelledError and leaves no file.
+
+    Returns:
+        What was written, and how (mode "copy" when no frame needed re-encoding).
+
+    Raises:
+        EditListError, DecodeError, EncodeError, OutputError, CancelledError.
+    """
+    started = time.perf_counter()
+    out = Path(out_path)
+    _check_output(out)
+    validate_edl(edl)
+    profile = get_profile(options.profile or edl.profile)
+    facts = {s.path: _probe(s.path) for s in edl.sources if any(c.source == s.id for c in edl.clips)}
+    blocker = _smart_blocker(list(facts.values()), edl, profile, options)
+    if options.mode == "smart" and blocker:
+        raise EncodeError(f"smart render impossible: {blocker}")
+    smart = options.mode != "reencode" and blocker is None
+    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.part{out.suffix}")
+    job = _Job(edl, profile, options, facts, progress, cancel or never_cancel)
+    try:
+        counts = job.run(tmp, _FORMATS[out.suffix.lower()], smart)
+        os.replace(tmp, out)
+    except MediaError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except OSError as ex:
+        tmp.unlink(missing_ok=True)
+        if ex.errno in _DISK_FULL:
+            raise OutputError(f"disk full while writing {out.name}") from ex
+        raise OutputError(f"cannot write {out.name}: {ex}") from ex
+    except BaseException as ex:
+        tmp.unlink(missing_ok=True)
+        if isinstance(ex, av.error.FFmpegError):
+            raise EncodeError(f"cannot assemble {out.name}: {ex}") from ex
+        raise
+    copied, encoded, frames, samples, size, rate = counts
+    mode = ("copy" if encoded == 0 else "smart") if smart else "reencode"
+    return AssembleResult(str(out), float(frames / rate), frames, mode, encoded, copied, float(rate), size[0],
+                          size[1], samples, profile.sample_rate, time.perf_counter() - started,
+                          "" if smart else (blocker or "re-encode requested"))
+
+
+class _Job:
+    """One assembly run: the output container, its two streams, the clip loop."""
+
+    def __init__(self, edl: EditList, profile: OutputProfile, options: AssembleOptions,
+                 facts: dict[str, _VideoFacts], progress: ProgressFn | None, cancel: CancelFn) -> None:
+        self.edl, self.profile, self.options, self.facts = edl, profile, options, facts
+        self.progress, self.cancel = progress, cancel
+        first = facts[edl.clips[0].path] if edl.clips[0].path in facts else next(iter(facts.values()))
+        self.first = first
+        self.rate = Fraction(profile.fps).limit_denominator(1001) if profile.fps else first.rate
+        self.size = profile.size_for(first.width, first.height)
+        self.counts = [self._frames_of(c) for c in edl.clips]
+
+    def _frames_of(self, clip: EdlClip) -> int:
+        src = self.edl.source(clip.source)
+        a, b = frame_range(clip, src.fps)
+        if clip.speed == 1.0 and Fraction(src.fps).limit_denominator(1001) == self.rate:
+            return b - a
+        return max(1, round((b - a) / src.fps / clip.speed * float(self.rate)))
+
+    def run(self, tmp: Path, fmt: str, smart: bool) -> tuple[int, int, int, int, tuple[int, int], Fraction]:
+        opts = {"movflags": "+faststart"} if self.options.faststart and fmt in ("mp4", "mov") else {}
+        with av.open(str(tmp), "w", format=fmt, options=opts) as out:
+            audio = AudioTrack(out, self.profile.sample_rate, self.profile.channels, self.profile.audio_bitrate)
+            try:
+                if smart:
+                    copied, encoded = self._run_smart(out, audio)
+                else:
+                    copied, encoded = 0, self._run_reencode(out, audio)
+                audio.finish()
+            finally:
+                audio.close()
+        return copied, encoded, sum(self.counts), audio.total, self.size, self.rate
+
+    def _audio(self, audio: AudioTrack, clip: EdlClip, done: int, count: int) -> None:
+        s0 = round(done / self.rate * audio.rate)
+        s1 = round((done + count) / self.rate * audio.rate)
+        start = self.facts[clip.path].start + frame_range(clip, self.edl.source(clip.source).fps)[0] / float(
+            self.facts[clip.path].rate)
+        audio.add(clip.path, start, s1 - s0, clip.speed)
+
+    def _tick(self, done: int) -> None:
+        if self.cancel():
+            raise CancelledError("assembly cancelled")
+        if self.progress is not None:
+            self.progress(min(1.0, done / max(1, sum(self.counts))))
+
+    def _run_smart(self, out: av.container.OutputContainer, audio: AudioTrack) -> tuple[int, int]:
+        first = self.first
+        src0 = SmartSource(first.path, self._edges(), cancel=self.cancel)
+        try:
+            stream = out.add_stream_from_template(src0.stream)
+            stream.time_base = src0.stream.time_base
+        finally:
+            src0.close()
+        assert first.avc is not None
+        sink = PacketSink(out, stream, self.rate, first.avc)
+        sink.active_headers = 0
+        sources: dict[str, SmartSource] = {}
+        keys = {p: n for n, p in enumerate([first.path, *(p for p in self.facts if p != first.path)])}
+        copied = encoded = done = 0
+        try:
+            for clip, count in zip(self.edl.clips, self.counts, strict=True):
+                self._tick(done)
+                if clip.path not in sources:
+                    sources[clip.path] = SmartSource(clip.path, self._edges(), keys[clip.path], self.cancel)
+                a, b = frame_range(clip, self.edl.source(clip.source).fps)
+                c, e = sources[clip.path].cut(a, b, sink, done)
+                copied, encoded = copied + c, encoded + e
+                self._audio(audio, clip, done, count)
+                done += count
+        finally:
+            for src in sources.values():
+                src.close()
+        self._tick(done)
+        return copied, encoded
+
+    def _edges(self) -> EdgeEncoding:
+        return EdgeEncoding(self.options.edge_preset or self.profile.preset, self.options.edge_crf,
+                            self.options.threads)
+
+    def _run_reencode(self, out: av.container.OutputContainer, audio: AudioTrack) -> int:
+        enc = Reencoder(out, self.profile, self.size, self.rate, self.options.frame_filter, self.cancel,
+                        self.options.threads)
+        done = 0
+        try:
+            for clip, count in zip(self.edl.clips, self.counts, strict=True):
+                self._tick(done)
+                src = self.edl.source(clip.source)
+                first = frame_range(clip, src.fps)[0]
+                enc.add_clip(clip.path, first / src.fps, count, clip.speed)
+                self._audio(audio, clip, done, count)
+                done += count
+            enc.finish()
+        finally:
+            enc.close()
+        self._tick(done)
+        return enc.frames

@@ -1,0 +1,81 @@
+"""Output profiles: what the assembler encodes to when it must re-encode.
+
+``source`` keeps the source's own codec, size and rate (the packet-copy path);
+``1080p`` and ``720p`` are H.264 + AAC at a fixed frame height::
+
+    profile = get_profile("720p")
+    print(profile.height, profile.preset, profile.crf)
+    assert get_profile("source").is_source
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from media.errors import InputError
+
+
+class UnknownProfileError(InputError):
+    code = "PROFILE_UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputProfile:
+    """Encoding settings. ``height`` 0 means "the source's size"; ``fps`` 0 means "the source's rate"."""
+
+    name: str
+    height: int = 0
+    fps: float = 0.0
+    video_codec: str = "libx264"
+    preset: str = "veryfast"
+    crf: int = 20
+    gop_seconds: float = 2.0
+    pix_fmt: str = "yuv420p"
+    audio_codec: str = "aac"
+    audio_bitrate: int = 160_000
+    sample_rate: int = 48_000
+    channels: int = 2
+
+    def __post_init__(self) -> None:
+        if self.height < 0 or self.height % 2:
+            raise ValueError("height must be 0 (source) or a positive even number")
+        if not 0 <= self.crf <= 51:
+            raise ValueError("crf must be in [0, 51]")
+        if self.gop_seconds <= 0:
+            raise ValueError("gop_seconds must be positive")
+        if self.channels not in (1, 2):
+            raise ValueError("channels must be 1 or 2")
+
+    @property
+    def is_source(self) -> bool:
+        return self.height == 0
+
+    def size_for(self, width: int, height: int) -> tuple[int, int]:
+        """Output size for a source of ``width`` x ``height``: the profile's height, the source's aspect."""
+        if self.is_source:
+            return width - width % 2, height - height % 2
+        w = round(self.height * width / height / 2) * 2
+        return w, self.height
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PROFILES: dict[str, OutputProfile] = {
+    "source": OutputProfile("source", crf=18),
+    "1080p": OutputProfile("1080p", height=1080, crf=20, audio_bitrate=192_000),
+    "720p": OutputProfile("720p", height=720, crf=21, audio_bitrate=160_000),
+}
+
+
+def get_profile(name: str) -> OutputProfile:
+    """The profile called ``name``.
+
+    Raises:
+        UnknownProfileError: no such profile (code PROFILE_UNKNOWN).
+    """
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise UnknownProfileError(f"unknown output profile {name!r}; use one of {sorted(PROFILES)}") from None
