@@ -1,0 +1,11 @@
+"""Routes other parts add to the app (uploads, downloads, ...): one import and one line each."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+
+def extra_routes() -> list[BaseRoute]:
+    """Routes mounted by ``create_app`` besides /healthz, /readyz, /metrics and /graphql."""
+    routes: list[BaseRoute] = []
+    return routes
