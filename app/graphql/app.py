@@ -1,0 +1,56 @@
+"""The /graphql ASGI app: HTTP POST (JSON, no batching, no GET) and websockets (graphql-transport-ws only).
+
+    from app.graphql.app import make_graphql_app
+    routes.append(Mount("/graphql", app=make_graphql_app(settings)))   # or Route(..., endpoint=...)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from app.config import Settings
+from app.errors import AuthError
+from app.graphql.context import RecapContext
+from app.graphql.limits import BodySizeLimit
+from app.graphql.schema import RecapSchema, build_schema
+
+
+class RecapGraphQL(GraphQL[RecapContext, None]):
+    def __init__(self, schema: RecapSchema, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.settings = settings
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RecapContext:
+        return RecapContext(settings=self.settings, request=request, response=response,
+                            is_websocket=isinstance(request, WebSocket))
+
+    async def on_ws_connect(self, context: RecapContext) -> None:
+        """Refuse the connection (close 4403) unless ``connection_init`` carries a valid bearer token."""
+        try:
+            context.principal()
+        except AuthError as ex:
+            raise ConnectionRejectionError({"code": ex.code, "message": ex.message}) from ex
+
+
+def make_graphql_app(settings: Settings) -> ASGIApp:
+    """The GraphQL endpoint configured from ``settings`` (limits, IDE/introspection off in production)."""
+    schema = build_schema(settings.graphql, production=settings.is_production)
+    view = RecapGraphQL(
+        schema, settings,
+        graphql_ide=None if settings.is_production else "graphiql",
+        allow_queries_via_get=False,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        connection_init_wait_timeout=timedelta(seconds=10),
+        max_subscriptions_per_connection=settings.graphql.max_subscriptions_per_connection,
+        multipart_uploads_enabled=False,
+    )
+    return BodySizeLimit(view, settings.graphql.max_query_bytes)

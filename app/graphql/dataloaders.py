@@ -1,0 +1,76 @@
+"""DataLoaders, made fresh for every operation (never shared by the operations of one websocket).
+
+``OperationLoaders`` is a schema extension: it opens a ContextVar scope per operation; resolvers get
+the loaders of their own operation with ``loaders(info)``. Each loader batches one service call,
+which scopes by the caller's tenant.
+
+    assets = await loaders(info).assets.load(project.id)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any
+from uuid import UUID
+
+from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
+from strawberry.types import Info
+
+from app.auth.principal import Principal
+from app.models import Asset, StageRun
+from app.services import jobs_read, projects
+
+_CURRENT: ContextVar[Loaders | None] = ContextVar("recap_loaders", default=None)
+
+
+class Loaders:
+    """The loaders of one operation, created lazily with the operation's Principal."""
+
+    def __init__(self) -> None:
+        self._assets: DataLoader[UUID, list[Asset]] | None = None
+        self._stages: DataLoader[UUID, list[StageRun]] | None = None
+        self.principal: Principal | None = None
+
+    def _who(self) -> Principal:
+        assert self.principal is not None, "loaders used before the principal was known"
+        return self.principal
+
+    @property
+    def assets(self) -> DataLoader[UUID, list[Asset]]:
+        if self._assets is None:
+            async def load(keys: list[UUID]) -> list[list[Asset]]:
+                found = await projects.assets_by_project(self._who(), list(keys))
+                return [found.get(key, []) for key in keys]
+            self._assets = DataLoader(load_fn=load)
+        return self._assets
+
+    @property
+    def stages(self) -> DataLoader[UUID, list[StageRun]]:
+        if self._stages is None:
+            async def load(keys: list[UUID]) -> list[list[StageRun]]:
+                found = await jobs_read.stages_by_job(self._who(), list(keys))
+                return [found.get(key, []) for key in keys]
+            self._stages = DataLoader(load_fn=load)
+        return self._stages
+
+
+class OperationLoaders(SchemaExtension):
+    """Gives each operation its own Loaders (HTTP request or websocket subscription alike)."""
+
+    def on_operation(self) -> Iterator[None]:
+        # set (not reset-by-token): the hook's exit may run in another context copy for subscriptions.
+        _CURRENT.set(Loaders())
+        yield
+        _CURRENT.set(None)
+
+
+def loaders(info: Info[Any, Any]) -> Loaders:
+    """The current operation's loaders, bound to the caller's Principal."""
+    current = _CURRENT.get()
+    if current is None:  # outside an OperationLoaders scope (direct schema use): one per call
+        current = Loaders()
+    if current.principal is None:
+        current.principal = info.context.principal()
+    return current

@@ -1,0 +1,103 @@
+"""Abuse limits: query depth, aliases and tokens (validation rules built once), parser/validation caches,
+introspection off in production, and the request body size limit (HTTP 413).
+
+    extensions = limit_extensions(settings.graphql, production=settings.is_production)
+    app = BodySizeLimit(graphql_asgi_app, settings.graphql.max_query_bytes)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+    max_aliases,
+    query_depth_limiter,
+)
+
+from app.config import GraphQLSettings
+
+REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+
+
+def limit_extensions(gql: GraphQLSettings, *, production: bool) -> list[Callable[[], SchemaExtension]]:
+    """Extension factories (one instance per operation, as strawberry requires) enforcing ``gql``'s limits."""
+    # Performance: the rule classes are built once, so the validation cache sees the same rules every time.
+    rules: list[Any] = [query_depth_limiter.create_validator(gql.max_depth, None, None),
+             max_aliases.create_validator(gql.max_aliases)]
+    factories: list[Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=gql.max_tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=512),
+    ]
+    if production:
+        factories.append(DisableIntrospection)
+    return factories
+
+
+def _too_large(limit: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    body = json.dumps({"data": None, "errors": [{"message": f"request body larger than {limit} bytes",
+                                                  "extensions": {"code": REQUEST_TOO_LARGE}}]}).encode()
+    return body, [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+
+
+class BodySizeLimit:
+    """ASGI wrapper answering 413 to HTTP requests whose body exceeds ``max_bytes`` (header or actual bytes)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._reject(send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._reject(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+    async def _reject(self, send: Send) -> None:
+        body, headers = _too_large(self.max_bytes)
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+__all__: list[Any] = ["REQUEST_TOO_LARGE", "BodySizeLimit", "limit_extensions"]

@@ -1,0 +1,103 @@
+"""The GraphQL schema, merged from per-domain Query / Mutation / Subscription classes.
+
+To add a domain: write ``queries/<domain>.py`` (a ``*Query`` class), one ``mutations/<verb>.py`` per mutation
+(a ``*Mutation`` class) and/or ``subscriptions/<domain>.py``, then add ONE import line and ONE tuple entry
+below. ``schema`` (module level, default limits) is what ``recap export-schema`` prints; the served app
+builds its own with the deployment's limits via ``build_schema(settings)``.
+
+    from app.graphql.schema import build_schema, schema
+    print(strawberry.printer.print_schema(schema))
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from app.config import GraphQLSettings
+from app.errors import AppError
+from app.graphql.dataloaders import OperationLoaders
+from app.graphql.errors import ALL_ERROR_TYPES
+from app.graphql.limits import limit_extensions
+from app.graphql.mutations.add_member import AddMemberMutation
+from app.graphql.mutations.change_role import ChangeRoleMutation
+from app.graphql.mutations.create_project import CreateProjectMutation
+from app.graphql.mutations.create_tenant import CreateTenantMutation
+from app.graphql.mutations.delete_project import DeleteProjectMutation
+from app.graphql.mutations.login import LoginMutation
+from app.graphql.mutations.logout import LogoutMutation
+from app.graphql.mutations.refresh_token import RefreshTokenMutation
+from app.graphql.mutations.register import RegisterMutation
+from app.graphql.mutations.remove_member import RemoveMemberMutation
+from app.graphql.mutations.set_quota_policy import SetQuotaPolicyMutation
+from app.graphql.mutations.switch_tenant import SwitchTenantMutation
+from app.graphql.mutations.update_project import UpdateProjectMutation
+from app.graphql.queries.auth import AuthQuery
+from app.graphql.queries.jobs import JobQuery
+from app.graphql.queries.projects import ProjectQuery
+from app.graphql.queries.quota import QuotaQuery
+from app.graphql.queries.tenants import TenantQuery
+from app.graphql.types.scalars import SCALAR_MAP
+
+logger = logging.getLogger("recap.graphql")
+
+QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery)
+MUTATIONS: tuple[type, ...] = (
+    RegisterMutation, LoginMutation, RefreshTokenMutation, LogoutMutation, SwitchTenantMutation,
+    CreateTenantMutation, AddMemberMutation, ChangeRoleMutation, RemoveMemberMutation,
+    CreateProjectMutation, UpdateProjectMutation, DeleteProjectMutation, SetQuotaPolicyMutation,
+)
+SUBSCRIPTIONS: tuple[type, ...] = ()
+
+Query = merge_types("Query", QUERIES)
+Mutation = merge_types("Mutation", MUTATIONS)
+Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask unexpected resolver exceptions (and report them); keep AppErrors and request errors visible."""
+    original = error.original_error
+    if original is None or isinstance(original, AppError) or error.path is None:
+        return False
+    logger.error("unexpected error resolving %s", ".".join(map(str, error.path)), exc_info=original)
+    try:
+        import sentry_sdk
+
+        sentry_sdk.capture_exception(original)
+    except ImportError:  # pragma: no cover - sentry-sdk is a dependency
+        pass
+    return True
+
+
+class RecapSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Strawberry logs every error at ERROR; ours are expected or already reported by ``should_mask``."""
+        del errors, execution_context
+
+
+def build_schema(gql: GraphQLSettings | None = None, *, production: bool = False) -> RecapSchema:
+    """A schema enforcing ``gql``'s limits (introspection disabled when ``production``)."""
+    gql = gql or GraphQLSettings()
+    extensions: list[Any] = [
+        *limit_extensions(gql, production=production),
+        OperationLoaders,
+        lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error."),
+    ]
+    return RecapSchema(query=Query, mutation=Mutation, subscription=Subscription, types=list(ALL_ERROR_TYPES),
+                       extensions=extensions, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+
+
+@lru_cache(maxsize=4)
+def cached_schema(gql: GraphQLSettings, production: bool) -> RecapSchema:
+    return build_schema(gql, production=production)
+
+
+schema = build_schema()

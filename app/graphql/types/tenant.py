@@ -1,0 +1,59 @@
+"""Tenants and their members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app import models
+from app.errors import PermissionDeniedError
+from app.graphql.context import RecapContext
+from app.graphql.types.enums import Role
+from app.services import tenants
+from app.services.tenants import Member as MemberRow
+
+
+@strawberry.type
+class Member:
+    user_id: strawberry.ID
+    email: str
+    display_name: str
+    role: Role
+    joined_at: datetime
+
+    @classmethod
+    def from_row(cls, row: MemberRow) -> Member:
+        return cls(user_id=strawberry.ID(str(row.user_id)), email=row.email, display_name=row.display_name,
+                   role=row.role, joined_at=row.joined_at)
+
+
+@strawberry.type
+class Tenant:
+    id: strawberry.ID
+    name: str
+    slug: str
+    created_at: datetime
+
+    @strawberry.field(description="Members, oldest first (admins+; only for the tenant your token is scoped to).")
+    async def members(self, info: Info[RecapContext, Any]) -> list[Member]:
+        principal = info.context.principal()
+        if str(principal.tenant_id) != str(self.id):
+            raise PermissionDeniedError("switch to this tenant (switchTenant) to list its members")
+        return [Member.from_row(row) for row in await tenants.list_members(principal)]
+
+    @classmethod
+    def from_model(cls, tenant: models.Tenant) -> Tenant:
+        return cls(id=strawberry.ID(str(tenant.id)), name=tenant.name, slug=tenant.slug, created_at=tenant.created_at)
+
+
+@strawberry.type
+class MemberPayload:
+    member: Member
+
+
+@strawberry.type
+class RemoveMemberPayload:
+    removed_user_id: strawberry.ID

@@ -1,0 +1,117 @@
+"""Quota: a tenant's limits (QuotaPolicy row, else the settings' defaults) and its current usage.
+
+Usage: concurrent jobs = jobs in an active state; processing minutes = this month's usage counter
+(period ``YYYY-MM``); storage bytes = the ``total`` counter.
+
+    report = await get_quota(principal, defaults=settings.quota)
+    await set_quota_policy(principal, tenant_id, concurrent_jobs=5, processing_minutes_per_month=900,
+                           storage_bytes=10**12)                      # admins of that tenant, platform admins
+    await ensure_can_start_job(conn, principal.tenant_id, settings.quota)   # QuotaExceededError
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from app.auth.principal import Principal
+from app.config import QuotaDefaults, get_settings
+from app.db import tenant_tx
+from app.errors import NotFoundError, QuotaExceededError, ValidationError
+from app.models import Job, QuotaPolicy, Role, Tenant, UsageCounter
+from app.models.enums import ACTIVE_JOB_STATES
+from app.services import audit
+
+STORAGE_PERIOD = "total"
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaReport:
+    tenant_id: UUID
+    concurrent_jobs_limit: int
+    processing_minutes_limit: int
+    storage_bytes_limit: int
+    concurrent_jobs_used: int
+    processing_minutes_used: float
+    storage_bytes_used: int
+    period: str
+    is_default: bool
+
+
+def current_period(now: datetime | None = None) -> str:
+    """The usage period of ``now`` (UTC month) as ``YYYY-MM``."""
+    return (now or datetime.now(UTC)).strftime("%Y-%m")
+
+
+async def read_quota(conn: Any, tenant_id: UUID, defaults: QuotaDefaults | None = None) -> QuotaReport:
+    """Limits and usage of ``tenant_id`` read on ``conn`` (a tenant_tx of that tenant)."""
+    defaults = defaults or get_settings().quota
+    period = current_period()
+    policy = await QuotaPolicy.filter(tenant_id=tenant_id).using_db(conn).first()
+    counters = {c.period: c for c in await UsageCounter.filter(tenant_id=tenant_id,
+                                                               period__in=[period, STORAGE_PERIOD]).using_db(conn)}
+    active = await Job.filter(tenant_id=tenant_id, state__in=list(ACTIVE_JOB_STATES)).using_db(conn).count()
+    month, total = counters.get(period), counters.get(STORAGE_PERIOD)
+    return QuotaReport(
+        tenant_id=tenant_id,
+        concurrent_jobs_limit=policy.concurrent_jobs if policy else defaults.concurrent_jobs,
+        processing_minutes_limit=(policy.processing_minutes_per_month if policy
+                                  else defaults.processing_minutes_per_month),
+        storage_bytes_limit=policy.storage_bytes if policy else defaults.storage_bytes,
+        concurrent_jobs_used=active,
+        processing_minutes_used=round((month.processing_seconds if month else 0.0) / 60.0, 3),
+        storage_bytes_used=total.storage_bytes if total else 0,
+        period=period, is_default=policy is None,
+    )
+
+
+async def get_quota(principal: Principal, *, defaults: QuotaDefaults | None = None) -> QuotaReport:
+    """The caller's tenant's limits and usage (any member)."""
+    async with tenant_tx(principal.tenant_id) as conn:
+        return await read_quota(conn, principal.tenant_id, defaults)
+
+
+async def ensure_can_start_job(conn: Any, tenant_id: UUID, defaults: QuotaDefaults | None = None) -> QuotaReport:
+    """Raise QuotaExceededError when a new job would pass the concurrent-job or monthly-minutes limit."""
+    report = await read_quota(conn, tenant_id, defaults)
+    if report.concurrent_jobs_used >= report.concurrent_jobs_limit:
+        raise QuotaExceededError(f"at most {report.concurrent_jobs_limit} jobs may run at once", "concurrentJobs")
+    if report.processing_minutes_used >= report.processing_minutes_limit:
+        raise QuotaExceededError("this month's processing minutes are used up", "processingMinutes")
+    return report
+
+
+def _check_limits(values: dict[str, int]) -> None:
+    for field, value in values.items():
+        if value < 0 or value > 2**62:
+            raise ValidationError(f"{field} must be between 0 and 2^62", field)
+
+
+async def set_quota_policy(principal: Principal, tenant_id: UUID, *, concurrent_jobs: int,
+                           processing_minutes_per_month: int, storage_bytes: int,
+                           defaults: QuotaDefaults | None = None) -> QuotaReport:
+    """Set ``tenant_id``'s limits: its admins/owners, or platform admins for any tenant.
+
+    Raises:
+        NotFoundError: another tenant's id (unless platform admin) or an unknown tenant.
+        PermissionDeniedError: the caller's role in the tenant is below admin.
+    """
+    if not principal.is_platform_admin:
+        if tenant_id != principal.tenant_id:
+            raise NotFoundError("tenant not found", "tenantId")
+        principal.require(Role.ADMIN)
+    _check_limits({"concurrentJobs": concurrent_jobs, "processingMinutesPerMonth": processing_minutes_per_month,
+                   "storageBytes": storage_bytes})
+    async with tenant_tx(tenant_id) as conn:
+        if not await Tenant.filter(id=tenant_id).using_db(conn).exists():
+            raise NotFoundError("tenant not found", "tenantId")
+        values = {"concurrent_jobs": concurrent_jobs, "processing_minutes_per_month": processing_minutes_per_month,
+                  "storage_bytes": storage_bytes}
+        updated = await QuotaPolicy.filter(tenant_id=tenant_id).using_db(conn).update(**values)
+        if not updated:
+            await QuotaPolicy.create(tenant_id=tenant_id, **values, using_db=conn)
+        await audit.record(conn, tenant_id=tenant_id, actor_id=principal.user_id, action="quota.changed",
+                           target_type="tenant", target_id=str(tenant_id), data=values)
+        return await read_quota(conn, tenant_id, defaults)
