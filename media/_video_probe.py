@@ -30,6 +30,20 @@ def _language(stream: Any) -> str | None:
     return None if not lang or lang == "und" else str(lang)
 
 
+def _stream_duration(stream: Any) -> float:
+    """The stream's own duration: header field, else Matroska's DURATION tag, else 0."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * Fraction(stream.time_base))
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    if tag and ":" in str(tag):
+        h, m, sec = str(tag).split(":")
+        try:
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+        except ValueError:
+            return 0.0
+    return 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeFacts:
     """What reading the first packets of a video stream told us."""
@@ -54,6 +68,7 @@ class VideoInfo:
     rotation: int
     pix_fmt: str | None
     fps: float
+    duration: float
     r_frame_rate: str | None
     time_base: str | None
     vfr: bool
@@ -68,12 +83,13 @@ class VideoInfo:
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
         exact = bool(stream.frames and stream.frames > 0)
-        count = int(stream.frames) if exact else round(duration * fps)
+        own = _stream_duration(stream) or duration
+        count = int(stream.frames) if exact else round(own * fps)
         swap = facts.rotation in (90, 270)
         return cls(
             index=stream.index, codec=cc.name, profile=stream.profile, width=cc.width, height=cc.height,
             display_width=cc.height if swap else cc.width, display_height=cc.width if swap else cc.height,
-            rotation=facts.rotation, pix_fmt=cc.pix_fmt, fps=fps, r_frame_rate=_frac(stream.base_rate),
+            rotation=facts.rotation, pix_fmt=cc.pix_fmt, fps=fps, duration=own, r_frame_rate=_frac(stream.base_rate),
             time_base=_frac(stream.time_base), vfr=facts.vfr, frame_count=count, frame_count_exact=exact,
             bit_rate=cc.bit_rate or stream.bit_rate or None, language=_language(stream),
         )

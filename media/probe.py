@@ -144,6 +144,8 @@ def _describe(container: Any, p: Path, size: int, *, require_video: bool, check_
     vstreams = [s for s in container.streams.video if not _is_attached_picture(s)]
     astreams = list(container.streams.audio)
     if not vstreams and not astreams:
+        if sniff_container(p) is not None:  # a real container holding no playable frame
+            raise ZeroDurationError(f"{p.name}: the file holds no audio or video frames")
         raise NotMediaError(f"{p.name}: no audio or video stream")
     if require_video and not vstreams:
         raise NoVideoStreamError(f"{p.name}: no video stream (audio only)")

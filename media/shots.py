@@ -15,9 +15,11 @@ reaches black and where it comes back.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import os
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -120,23 +122,26 @@ class ShotConsumer:
         self._fps = Fraction(fps).limit_denominator(100_000) if fps > 0 else Fraction(25)
         self._detectors = self.options.build(float(self._fps))
         self._times = array("d")
-        self._cuts: list[int] = []
+        # Cuts per detector; the fade detectors (after the first) win over the main one near a fade.
+        self._cuts: list[list[int]] = [[] for _ in self._detectors]
         self._shots: list[Shot] | None = None
 
     def consume(self, frame_index: int, time: float, image: np.ndarray) -> None:
         tc = FrameTimecode(frame_index, fps=self._fps)
         self._times.append(time)
-        for det in self._detectors:
+        for det, found in zip(self._detectors, self._cuts, strict=True):
             for cut in det.process_frame(tc, image):
-                self._cuts.append(cut.frame_num)
+                found.append(cut.frame_num)
 
     def finish(self) -> None:
         if self._times:
             last = FrameTimecode(len(self._times) - 1, fps=self._fps)
-            for det in self._detectors:
-                self._cuts.extend(c.frame_num for c in det.post_process(last))
+            for det, found in zip(self._detectors, self._cuts, strict=True):
+                found.extend(c.frame_num for c in det.post_process(last))
         end = self._times[-1] + 1.0 / float(self._fps) if self._times else 0.0
-        self._shots = shots_from_cuts(self._cuts, self._times, end, self.options.min_frames(float(self._fps)))
+        fade_cuts = [c for found in self._cuts[1:] for c in found]
+        self._shots = shots_from_cuts(self._cuts[0], self._times, end, self.options.min_frames(float(self._fps)),
+                                      priority=fade_cuts)
 
     @property
     def cuts(self) -> list[int]:
@@ -150,15 +155,21 @@ class ShotConsumer:
         return self._shots
 
 
-def shots_from_cuts(cuts: list[int], times: Any, end_time: float, min_frames: int = 0) -> list[Shot]:
-    """Contiguous shots from cut frame indices; ``times[i]`` is frame i's time in seconds."""
+def shots_from_cuts(cuts: Sequence[int], times: Any, end_time: float, min_frames: int = 0,
+                    priority: Sequence[int] = ()) -> list[Shot]:
+    """Contiguous shots from cut frame indices; ``times[i]`` is frame i's time in seconds.
+
+    ``priority`` cuts are placed first; a cut closer than ``min_frames`` to a kept one is dropped.
+    """
     n = len(times)
     if n == 0:
         return []
+    gap = max(1, min_frames)
     kept: list[int] = [0]
-    for c in sorted(set(cuts)):
-        if 0 < c < n and c - kept[-1] >= max(1, min_frames):
-            kept.append(c)
+    for group in (priority, cuts):
+        for c in sorted(set(group)):
+            if 0 < c < n and all(abs(c - k) >= gap for k in kept):
+                bisect.insort(kept, c)
     bounds = [*kept, n]
     return [Shot(start=float(times[a]), end=float(times[b]) if b < n else float(end_time), start_frame=a, end_frame=b)
             for a, b in itertools.pairwise(bounds)]

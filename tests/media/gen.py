@@ -117,15 +117,19 @@ def make_clip(path: Path | str, scenes: Sequence[tuple[Spec, int]], *, fps: int 
         raise ValueError("times must give one timestamp per frame")
     with av.open(str(path), "w") as out:
         vs = out.add_stream(codec, rate=fps)
+        assert isinstance(vs, av.VideoStream)
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
         if times is not None:
             vs.codec_context.time_base = Fraction(1, 1000)
             vs.time_base = Fraction(1, 1000)
         if gop is not None:
-            vs.codec_context.gop_size = gop
+            vs.codec_context.gop_size = gop  # type: ignore[attr-defined]
         if codec == "libx264":
             vs.options = {"preset": "ultrafast", "crf": "18", **({"keyint": str(gop)} if gop else {})}
         aus = out.add_stream("aac", rate=48000, layout="stereo") if audio else None
+        assert aus is None or isinstance(aus, av.AudioStream)
+        if total == 0:
+            out.start_encoding()  # header only: a video stream without a single frame
         k = 0
         for spec, n in scenes:
             paint = _painter(spec)
@@ -157,6 +161,7 @@ def make_audio(path: Path | str, seconds: float = 2.0, codec: str = "flac", freq
     path = Path(path)
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=48000, layout="stereo")
+        assert isinstance(stream, av.AudioStream)
         _write_tone(out, stream, seconds, freq)
     return path
 
