@@ -23,8 +23,8 @@ from media.tts import Narration
 from media.types import JSON, Word
 
 __all__ = [
-    "CaptionOptions", "Cue", "build_cues", "clean_text", "cue_at", "draw_caption", "timeline_words", "to_srt",
-    "to_vtt", "wrap", "write_captions", "write_text_atomic",
+    "CaptionOptions", "Cue", "ascii_fold", "build_cues", "clean_text", "cue_at", "draw_caption", "timeline_words",
+    "to_srt", "to_vtt", "wrap", "write_captions", "write_text_atomic",
 ]
 
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
@@ -199,7 +199,7 @@ def cue_at(cues: Sequence[Cue], t: float) -> Cue | None:
     return cues[lo] if lo < len(cues) and cues[lo].start <= t else None
 
 
-def _ascii(line: str) -> str:
+def ascii_fold(line: str) -> str:
     """OpenCV's Hershey fonts draw ASCII only: fold accents, replace the rest with '?'."""
     folded = unicodedata.normalize("NFKD", line)
     return "".join(c if c.isascii() else ("" if unicodedata.combining(c) else "?") for c in folded)
@@ -215,7 +215,7 @@ def draw_caption(frame: np.ndarray, cue: Cue | None) -> np.ndarray:
     scale = max(0.4, h / 720 * 1.1)
     thick = max(1, round(scale * 2))
     font = cv2.FONT_HERSHEY_SIMPLEX
-    lines = [_ascii(x) for x in cue.lines]
+    lines = [ascii_fold(x) for x in cue.lines]
     sizes = [cv2.getTextSize(x, font, scale, thick)[0] for x in lines]
     line_h = int(max(s[1] for s in sizes) * 1.6) + 4
     y = h - int(h * 0.06) - line_h * (len(lines) - 1)
