@@ -30,7 +30,7 @@ import av.error
 
 from media._assemble_audio import AudioTrack
 from media._assemble_reencode import FrameFilter, Reencoder
-from media.edl import EditList, EdlClip, frame_range, validate_edl
+from media.edl import EditList, EdlClip, TimeRangeError, frame_range, validate_edl
 from media.errors import CancelledError, DecodeError, EncodeError, MediaError, OutputError
 from media.profiles import OutputProfile, get_profile
 from media.smartcut import AvcConfig, EdgeEncoding, PacketSink, SmartSource, smart_profile_ok
@@ -105,6 +105,7 @@ class _VideoFacts:
     rate: Fraction
     avc: AvcConfig | None
     start: float
+    duration: float
 
 
 def _probe(path: str) -> _VideoFacts:
@@ -117,9 +118,13 @@ def _probe(path: str) -> _VideoFacts:
             if not rate or not vs.codec_context.width:
                 raise DecodeError(f"{os.path.basename(path)}: unknown frame rate or size")
             start = float((vs.start_time or 0) * (vs.time_base or 0))
+            if vs.duration is not None and vs.time_base is not None:
+                duration = float(vs.duration * vs.time_base)
+            else:
+                duration = (cont.duration or 0) / av.time_base - start
             cc = vs.codec_context
             return _VideoFacts(path, cc.name, cc.width, cc.height, cc.pix_fmt, Fraction(rate),
-                               AvcConfig.parse(cc.extradata), start)
+                               AvcConfig.parse(cc.extradata), start, duration)
     except av.error.FFmpegError as ex:
         raise DecodeError(f"cannot open source {os.path.basename(path)}: {ex}") from ex
 
@@ -144,6 +149,15 @@ def _smart_blocker(facts: list[_VideoFacts], edl: EditList, profile: OutputProfi
                                   or (profile.fps and Fraction(profile.fps) != first.rate)):
         return f"profile {profile.name} needs scaling or a new frame rate"
     return None
+
+
+def _check_ranges(edl: EditList, facts: dict[str, _VideoFacts]) -> None:
+    """Clip ends against the real files (the EDL's own durations may be stale)."""
+    for i, clip in enumerate(edl.clips):
+        fact = facts[clip.path]
+        if fact.duration > 0 and clip.src_out > fact.duration + 0.5 / float(fact.rate):
+            raise TimeRangeError(f"clip {i}: ends at {clip.src_out:.3f} s, past the end of "
+                                 f"{os.path.basename(clip.path)} ({fact.duration:.3f} s)")
 
 
 def _check_output(out: Path) -> None:
@@ -180,7 +194,8 @@ def assemble(edl: EditList, out_path: str | os.PathLike[str], options: AssembleO
     _check_output(out)
     validate_edl(edl)
     profile = get_profile(options.profile or edl.profile)
-    facts = {s.path: _probe(s.path) for s in edl.sources if any(c.source == s.id for c in edl.clips)}
+    facts = {path: _probe(path) for path in dict.fromkeys(c.path for c in edl.clips)}
+    _check_ranges(edl, facts)
     blocker = _smart_blocker(list(facts.values()), edl, profile, options)
     if options.mode == "smart" and blocker:
         raise EncodeError(f"smart render impossible: {blocker}")

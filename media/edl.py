@@ -442,6 +442,8 @@ def validate_edl(edl: EditList, *, check_files: bool = True) -> None:
 
 
 def _validate_clip(i: int, clip: EdlClip, src: EdlSource) -> None:
+    if clip.path != src.path:
+        raise EditListError(f"clip {i}: path differs from the path of source {src.id!r}")
     if not (MIN_SPEED - _EPS <= clip.speed <= MAX_SPEED + _EPS):
         raise TimeRangeError(f"clip {i}: speed {clip.speed} is outside [{MIN_SPEED}, {MAX_SPEED}]")
     if clip.src_in < -_EPS or clip.timeline_start < -_EPS:

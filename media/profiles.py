@@ -22,9 +22,11 @@ class UnknownProfileError(InputError):
 
 @dataclass(frozen=True, slots=True)
 class OutputProfile:
-    """Encoding settings. ``height`` 0 means "the source's size"; ``fps`` 0 means "the source's rate"."""
+    """Encoding settings. The frame fits a ``width`` x ``height`` box (0 x 0: the source's size);
+    ``fps`` 0 means "the source's rate"."""
 
     name: str
+    width: int = 0
     height: int = 0
     fps: float = 0.0
     video_codec: str = "libx264"
@@ -38,8 +40,8 @@ class OutputProfile:
     channels: int = 2
 
     def __post_init__(self) -> None:
-        if self.height < 0 or self.height % 2:
-            raise ValueError("height must be 0 (source) or a positive even number")
+        if self.height < 0 or self.height % 2 or self.width < 0 or self.width % 2:
+            raise ValueError("width and height must be 0 (source) or positive even numbers")
         if not 0 <= self.crf <= 51:
             raise ValueError("crf must be in [0, 51]")
         if self.gop_seconds <= 0:
@@ -52,11 +54,11 @@ class OutputProfile:
         return self.height == 0
 
     def size_for(self, width: int, height: int) -> tuple[int, int]:
-        """Output size for a source of ``width`` x ``height``: the profile's height, the source's aspect."""
+        """Output size for a ``width`` x ``height`` source: as large as fits the box, keeping the aspect."""
         if self.is_source:
             return width - width % 2, height - height % 2
-        w = round(self.height * width / height / 2) * 2
-        return w, self.height
+        scale = min(self.width / width, self.height / height)
+        return min(self.width, round(width * scale / 2) * 2), min(self.height, round(height * scale / 2) * 2)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,8 +66,8 @@ class OutputProfile:
 
 PROFILES: dict[str, OutputProfile] = {
     "source": OutputProfile("source", crf=18),
-    "1080p": OutputProfile("1080p", height=1080, crf=20, audio_bitrate=192_000),
-    "720p": OutputProfile("720p", height=720, crf=21, audio_bitrate=160_000),
+    "1080p": OutputProfile("1080p", width=1920, height=1080, crf=20, audio_bitrate=192_000),
+    "720p": OutputProfile("720p", width=1280, height=720, crf=21, audio_bitrate=160_000),
 }
 
 

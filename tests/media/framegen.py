@@ -15,6 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.logging
 import av.video.stream
 import numpy as np
 from numpy.typing import NDArray
@@ -119,12 +120,24 @@ def decode_index(luma: NDArray[np.uint8]) -> int:
     return index if _check(index) == check else -1
 
 
-def read_frame_indices(path: str | Path) -> list[int]:
-    """Decode every video frame of ``path`` and read the index it shows (-1: unreadable)."""
-    with av.open(str(path)) as cont:
-        stream = cont.streams.video[0]
-        stream.thread_type = "AUTO"
-        return [decode_index(np.asarray(f.to_ndarray(format="gray"), np.uint8)) for f in cont.decode(stream)]
+def read_frame_indices(path: str | Path, *, strict: bool = True) -> list[int]:
+    """Decode every video frame of ``path`` and read the index it shows (-1: unreadable).
+
+    With ``strict``, any error the decoder logs (a broken reference, a bad slice) raises ValueError.
+    """
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture(local=False) as logs, av.open(str(path)) as cont:
+            stream = cont.streams.video[0]
+            stream.thread_type = "AUTO"
+            out = [decode_index(np.asarray(f.to_ndarray(format="gray"), np.uint8)) for f in cont.decode(stream)]
+    finally:
+        av.logging.set_level(level)
+    errors = [msg for lvl, _, msg in logs if lvl <= av.logging.ERROR]
+    if strict and errors:
+        raise ValueError(f"decoder errors in {path}: {errors[:3]}")
+    return out
 
 
 def read_audio(path: str | Path) -> tuple[NDArray[np.float32], int]:

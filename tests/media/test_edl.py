@@ -134,7 +134,14 @@ def test_validate_empty_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_retime_and_speed_duration() -> None:
-    clips = retime([EdlClip("s0", "m", 1.0, 2.25, 0, 5.0, speed=1.25), EdlClip("s0", "m", 4.0, 5.0, 0, 0.0)])
+    clips = retime([EdlClip("s0", "movie.mp4", 1.0, 2.25, 0, 5.0, speed=1.25),
+                    EdlClip("s0", "movie.mp4", 4.0, 5.0, 0, 0.0)])
     assert clips[0].timeline_start == 0.0
     assert clips[1].timeline_start == pytest.approx(1.0)
     validate_edl(_edl(list(clips)), check_files=False)
+
+
+def test_validate_clip_path_must_match_source() -> None:
+    with pytest.raises(EditListError) as info:
+        validate_edl(_edl([EdlClip("s0", "elsewhere.mp4", 1.0, 2.0, 0, 0.0)]), check_files=False)
+    assert info.value.code == "EDL_INVALID"
