@@ -8,13 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import CHUNK, FOLDER, make_drive_storage
-from fake_drive import FakeDrive, Fault
 
 from app.config import Settings
 from app.storage import get_storage
 from app.storage.errors import ObjectNotFoundError, RangeNotSatisfiableError, StorageUnavailableError
 from app.storage.gdrive import GoogleDriveStorage
+from tests.storage.drive_env import CHUNK, FOLDER, make_drive_storage
+from tests.storage.fake_drive import FakeDrive, Fault
 
 KEY = "inputs/t1/p1/movie.mp4"
 

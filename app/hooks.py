@@ -1,0 +1,144 @@
+"""``POST /hooks/drive``: ingest a Google Drive file into a project (for an n8n Drive trigger).
+
+The request is signed with ``settings.webhook_secret``::
+
+    X-Recap-Timestamp: <unix seconds>
+    X-Recap-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>." + raw body>
+    {"fileId": "1AbC...", "projectId": "<uuid>", "kind": "source_video"}
+
+Signatures older than 5 minutes are refused; the same (project, file) is ingested once a day.
+The answer is 202 with the upload and asset ids; the download, probe and storage run after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from typing import Any
+from uuid import UUID
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from app.config import Settings
+from app.db import system_tx
+from app.errors import AppError, NotFoundError, QuotaExceededError, ValidationError
+from app.models import Project, Upload
+from app.redis import get_redis
+from app.storage import Storage, get_storage
+from app.storage.errors import StorageError
+from app.storage.gdrive_files import check_file_id, download_file, drive_http
+from app.uploads import service
+from app.uploads.completion import complete_upload
+
+log = logging.getLogger(__name__)
+MAX_BODY = 16 * 1024
+MAX_SKEW_S = 300
+DEDUPE_TTL_S = 24 * 3600
+
+
+def sign_hook(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The headers that authenticate ``body`` (what n8n computes; used by tests and clients)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    mac = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"X-Recap-Timestamp": ts, "X-Recap-Signature": f"sha256={mac}"}
+
+
+def verify_hook(secret: str, body: bytes, timestamp: str | None, signature: str | None) -> bool:
+    if not timestamp or not signature or not timestamp.isdigit():
+        return False
+    if abs(time.time() - int(timestamp)) > MAX_SKEW_S:
+        return False
+    expected = sign_hook(secret, body, int(timestamp))["X-Recap-Signature"]
+    return hmac.compare_digest(expected.encode(), signature.strip().encode())
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _parse(body: bytes) -> tuple[str, UUID, str]:
+    try:
+        data = json.loads(body)
+        file_id = check_file_id(str(data["fileId"]))
+        project_id = UUID(str(data["projectId"]))
+        kind = str(data.get("kind") or "source_video")
+    except (ValueError, KeyError, TypeError, StorageError) as ex:
+        raise ValidationError("body must be {fileId, projectId[, kind]}") from ex
+    return file_id, project_id, kind
+
+
+async def drive_hook(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return _error(413, "BODY_TOO_LARGE", "the hook body is limited to 16 KB")
+    if not verify_hook(settings.webhook_secret, body, request.headers.get("x-recap-timestamp"),
+                       request.headers.get("x-recap-signature")):
+        return _error(401, "BAD_SIGNATURE", "missing, stale or wrong X-Recap-Signature")
+    try:
+        return await _ingest(request, settings, body)
+    except QuotaExceededError as ex:
+        return _error(413, ex.code, ex.message)
+    except NotFoundError as ex:
+        return _error(404, ex.code, ex.message)
+    except AppError as ex:
+        return _error(400, ex.code, ex.message)
+    except StorageError as ex:
+        return _error(503 if ex.code == "STORAGE_UNAVAILABLE" else 404, ex.code, str(ex))
+
+
+async def _ingest(request: Request, settings: Settings, body: bytes) -> Response:
+    file_id, project_id, kind = _parse(body)
+    async with system_tx():
+        project = await Project.filter(id=project_id).first()
+    if project is None:
+        raise NotFoundError("project not found", "projectId")
+    tenant_id: UUID = project.tenant_id  # type: ignore[attr-defined]
+    dedupe = f"recap:hook:drive:{project_id}:{file_id}"
+    if not await get_redis(settings).set(dedupe, "1", nx=True, ex=DEDUPE_TTL_S):
+        return JSONResponse({"status": "duplicate"}, status_code=200)
+    http = drive_http(settings)
+    try:
+        meta = await http.file_metadata(file_id)
+        upload = await service.create_upload_for(
+            tenant_id, None, settings, length=int(meta.get("size", 0)),
+            metadata={"filename": str(meta.get("name", "")), "projectId": str(project_id), "kind": kind,
+                      "source": "drive", "driveFileId": file_id})
+    except BaseException:
+        await http.close()
+        await get_redis(settings).delete(dedupe)
+        raise
+    task = BackgroundTask(_fetch_and_complete, http, file_id, upload, settings, _storage(request), dedupe)
+    return JSONResponse({"status": "accepted", "uploadId": str(upload.id), "assetId": upload.metadata["asset_id"]},
+                        status_code=202, background=task)
+
+
+def _storage(request: Request) -> Storage:
+    storage = getattr(request.app.state, "storage", None)
+    if storage is None:
+        storage = request.app.state.storage = get_storage(request.app.state.settings)
+    return storage  # type: ignore[no-any-return]
+
+
+async def _fetch_and_complete(http: Any, file_id: str, upload: Upload, settings: Settings, storage: Storage,
+                              dedupe: str) -> None:
+    try:
+        size = await download_file(http, file_id, service.part_path(settings, upload.id))
+        await service.save_progress(upload, size, settings)
+        await complete_upload(upload, settings, storage)
+    except (StorageError, AppError) as ex:
+        # The upload stays open and expires; a later hook call may try again.
+        log.warning("Drive ingest of %s failed: %s", file_id, ex)
+        await get_redis(settings).delete(dedupe)
+    finally:
+        await http.close()
+
+
+def hook_routes() -> list[BaseRoute]:
+    return [Route("/hooks/drive", drive_hook, methods=["POST"], name="drive_hook")]
