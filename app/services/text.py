@@ -49,7 +49,7 @@ def clean_text(value: str, *, field: str, max_length: int = 10_000) -> str:
 def clean_email(value: str, *, field: str = "email") -> str:
     """Lower-cased, trimmed address; ValidationError(field) unless it looks like ``local@domain.tld``."""
     email = value.strip().lower()
-    if len(email) > 320 or not _EMAIL.match(email) or len(email.partition("@")[0]) > 64:
+    if len(email) > 320 or not _EMAIL.fullmatch(email) or len(email.partition("@")[0]) > 64:
         raise ValidationError("not a valid email address", field)
     return email
 

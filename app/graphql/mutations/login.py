@@ -27,8 +27,8 @@ class LoginMutation:
 
         try:
             tenant = parse_id(tenant_id, what="tenant", field="tenantId") if tenant_id is not None else None
-            result = await auth.login(info.context.settings, get_redis(), email, password, tenant,
-                                      ip=info.context.client_ip)
+            redis = get_redis(info.context.settings)
+            result = await auth.login(info.context.settings, redis, email, password, tenant, ip=info.context.client_ip)
         except AppError as ex:
             return error_for(ex, LoginResult)
         return AuthPayload.from_result(result)
