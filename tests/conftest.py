@@ -14,8 +14,11 @@ from __future__ import annotations
 import logging
 import os
 import random
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -44,7 +47,7 @@ def with_path(url: str, path: str) -> str:
 # --- servers and the session database ---------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def server_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def server_urls() -> Iterator[tuple[str, str]]:
     """(PostgreSQL URL, Redis URL) of real servers: the environment's, else embedded ones."""
     db_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     if db_url and redis_url:
@@ -52,9 +55,23 @@ def server_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         return
     from app.embedded import embedded_stack
 
-    data_dir = tmp_path_factory.mktemp("embedded")
-    with embedded_stack(Settings(env="test", data_dir=data_dir, database_url=db_url, redis_url=redis_url)) as urls:
+    with embedded_data_dir() as data_dir, embedded_stack(
+            Settings(env="test", data_dir=data_dir, database_url=db_url, redis_url=redis_url)) as urls:
         yield urls
+
+
+@contextmanager
+def embedded_data_dir() -> Iterator[Path]:
+    """A data folder for embedded servers, outside pytest's tmp root.
+
+    pytest resets ``/tmp/pytest-of-<user>`` to mode 0700 whenever a session starts, which locks
+    pgserver's ``pgserver`` system user (PostgreSQL never runs as root) out of its data folder.
+    """
+    path = Path(tempfile.mkdtemp(prefix="recap-test-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

