@@ -17,6 +17,8 @@ CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 _CANNY_LOW, _CANNY_HIGH = 40, 120
 #: A component spanning more than this share of its corner is a border line (letterbox), not a logo.
 _MAX_SPAN = 0.8
+#: A row or column whose pixels are this stable over more than this share of the frame is a border line.
+_LINE_LEVEL, _LINE_SHARE = 0.35, 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class LogoScan:
         if s.size == 0:
             return []
         still = self.centre_static(s)
+        s = _without_border_lines(s)
         h, w = s.shape
         ch, cw = max(4, int(self.corner * h)), max(4, int(self.corner * w))
         origins = {"top_left": (0, 0), "top_right": (0, w - cw), "bottom_left": (h - ch, 0),
@@ -96,6 +99,20 @@ class LogoScan:
             if score >= min_score:
                 out.append(LogoCandidate(name, (x0 + bx) / w, (y0 + by) / h, bw / w, bh / h, score, strength, area))
         return sorted(out, key=lambda c: -c.score)
+
+
+def _without_border_lines(s: np.ndarray) -> np.ndarray:
+    """Zero rows and columns that are edges across most of the frame (letterbox/pillarbox borders)."""
+    out = s.copy()
+    for axis in (1, 0):
+        lines = np.flatnonzero((s >= _LINE_LEVEL).mean(axis=axis) > _LINE_SHARE)
+        for k in lines:
+            lo, hi = max(0, k - 2), k + 3
+            if axis == 1:
+                out[lo:hi, :] = 0
+            else:
+                out[:, lo:hi] = 0
+    return out
 
 
 def _best_component(region: np.ndarray, min_stability: float) -> tuple[tuple[int, int, int, int], float, int] | None:

@@ -46,11 +46,12 @@ def checker(cells: int = 8, colors: tuple[tuple[int, int, int], tuple[int, int, 
 
 
 def noise(seed: int = 0, scale: int = 8) -> Painter:
-    """Blocky random texture, new every frame (busy content that never repeats)."""
+    """Blocky random texture, new every frame, on a grid that moves too (busy content, no fixed edges)."""
     def paint(i: int, w: int, h: int) -> np.ndarray:
         rng = np.random.default_rng(seed * 100_003 + i)
-        small = rng.integers(0, 256, size=(h // scale + 1, w // scale + 1, 3), dtype=np.uint8)
-        return np.ascontiguousarray(small.repeat(scale, 0).repeat(scale, 1)[:h, :w])
+        small = rng.integers(0, 256, size=(h // scale + 2, w // scale + 2, 3), dtype=np.uint8)
+        dy, dx = (int(v) for v in rng.integers(0, scale, size=2))
+        return np.ascontiguousarray(small.repeat(scale, 0).repeat(scale, 1)[dy:dy + h, dx:dx + w])
     return paint
 
 
