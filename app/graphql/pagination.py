@@ -70,12 +70,15 @@ def decode_cursor(cursor: str | None, *, field: str = "after") -> Position | Non
         raise ValidationError("malformed cursor", field) from ex
 
 
-def connection(page: Page[M], convert: Callable[[M], T]) -> Connection[T]:
-    """A Connection of ``page``'s items (which have ``created_at`` and ``id``) converted to GraphQL types."""
+def connection(page: Page[M], convert: Callable[[M], T], cls: type[Connection[T]] = Connection) -> Connection[T]:
+    """A ``cls`` connection of ``page``'s items (which have ``created_at`` and ``id``) converted by ``convert``.
+
+    Pass a concrete subclass (``JobConnection``) where the connection is a union member.
+    """
     edges: list[Edge[T]] = []
     for item in page.items:
         model: Any = item
         edges.append(Edge(cursor=encode_cursor(model.created_at, model.id), node=convert(item)))
     info = PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous,
                     start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None)
-    return Connection(edges=edges, page_info=info)
+    return cls(edges=edges, page_info=info)

@@ -10,14 +10,14 @@ from strawberry.types import Info
 from app.errors import AppError
 from app.graphql.context import RecapContext
 from app.graphql.errors import NotFoundError, error_for
-from app.graphql.pagination import Connection, connection, decode_cursor
+from app.graphql.pagination import connection, decode_cursor
 from app.graphql.permissions import AUTHENTICATED
-from app.graphql.types.job import Job
+from app.graphql.types.job import Job, JobConnection
 from app.services import jobs_read
 from app.services.text import parse_id
 
 JobResult = Annotated[Job | NotFoundError, strawberry.union("JobResult")]
-JobsResult = Annotated[Connection[Job] | NotFoundError, strawberry.union("JobsResult")]
+JobsResult = Annotated[JobConnection | NotFoundError, strawberry.union("JobsResult")]
 
 
 @strawberry.type
@@ -39,4 +39,4 @@ class JobQuery:
                                              first=first, after=decode_cursor(after))
         except AppError as ex:
             return error_for(ex, JobsResult)
-        return connection(page, Job.from_model)
+        return connection(page, Job.from_model, JobConnection)  # type: ignore[return-value]

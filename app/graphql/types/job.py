@@ -12,6 +12,7 @@ from strawberry.types import Info
 from app import models
 from app.graphql.context import RecapContext
 from app.graphql.dataloaders import loaders
+from app.graphql.pagination import Connection
 from app.graphql.types.enums import JobState, Stage, StageState
 
 
@@ -66,3 +67,8 @@ class Job:
                    error_code=job.error_code, error_message=job.error_message, options=job.options,
                    outputs=job.outputs, created_at=job.created_at, started_at=job.started_at,
                    finished_at=job.finished_at, updated_at=job.updated_at)
+
+
+@strawberry.type(name="JobConnection", description="A page of jobs (newest first).")
+class JobConnection(Connection[Job]):
+    pass

@@ -13,9 +13,9 @@ from strawberry.types import Info
 from app import models
 from app.graphql.context import RecapContext
 from app.graphql.dataloaders import loaders
-from app.graphql.pagination import Connection, connection, decode_cursor
+from app.graphql.pagination import connection, decode_cursor
 from app.graphql.types.enums import AssetKind, AssetStatus
-from app.graphql.types.job import Job
+from app.graphql.types.job import Job, JobConnection
 from app.graphql.types.scalars import BigInt
 from app.services import jobs_read
 
@@ -56,10 +56,10 @@ class Project:
         return [Asset.from_model(row) for row in rows]
 
     @strawberry.field(description="The project's render jobs, newest first.")
-    async def jobs(self, info: Info[RecapContext, Any], first: int = 20, after: str | None = None) -> Connection[Job]:
+    async def jobs(self, info: Info[RecapContext, Any], first: int = 20, after: str | None = None) -> JobConnection:
         page = await jobs_read.list_jobs(info.context.principal(), UUID(str(self.id)), first=first,
                                          after=decode_cursor(after))
-        return connection(page, Job.from_model)
+        return connection(page, Job.from_model, JobConnection)  # type: ignore[return-value]
 
     @classmethod
     def from_model(cls, project: models.Project) -> Project:
