@@ -111,7 +111,10 @@ def _groups(words: Sequence[Word], opts: CaptionOptions) -> list[list[Word]]:
             too_long = wrap(texts, opts.max_chars, opts.max_lines) is None
             too_slow = w.end - current[0].start > opts.max_duration or w.start - current[-1].end > opts.max_gap
             sentence = current[-1].text[-1:] in ".!?" and len(" ".join(texts)) > opts.max_chars // 2
-            if too_long or too_slow or sentence:
+            if too_long and not too_slow and not sentence:
+                groups.append(_clause_break(current))
+                current = current[len(groups[-1]):]
+            elif too_long or too_slow or sentence:
                 groups.append(current)
                 current = []
         current.append(w)
@@ -125,6 +128,14 @@ def _split_word(w: Word, text: str, limit: int) -> list[Word]:
     parts = _pieces(text, limit)
     step = (w.end - w.start) / len(parts)
     return [Word(w.start + i * step, w.start + (i + 1) * step, p, w.probability) for i, p in enumerate(parts)]
+
+
+def _clause_break(words: list[Word]) -> list[Word]:
+    """The head of a full cue: up to its last comma/semicolon/colon in the second half, else all of it."""
+    for k in range(len(words) - 2, len(words) // 2 - 1, -1):
+        if words[k].text[-1:] in ",;:":
+            return words[:k + 1]
+    return words
 
 
 def build_cues(words: Sequence[Word], options: CaptionOptions | None = None) -> list[Cue]:
