@@ -14,6 +14,7 @@ data folder's parents traversable (``chmod o+rx``). Nothing else is needed here.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import subprocess
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from app.config import Settings
 
@@ -54,6 +57,7 @@ def embedded_postgres(pgdata: Path, database: str = EMBEDDED_DATABASE) -> Iterat
         from pgserver.postgres_server import get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pgdata)
     server = get_server(pgdata, cleanup_mode="stop")
     try:
         psql = [str(POSTGRES_BIN_PATH / "psql"), server.get_uri("postgres"), "-tAc"]
@@ -66,6 +70,21 @@ def embedded_postgres(pgdata: Path, database: str = EMBEDDED_DATABASE) -> Iterat
         yield url
     finally:
         server.cleanup()
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop pids of processes that died without cleaning up (SIGKILL, crash) from pgserver's handle list.
+
+    Otherwise the server would never stop again: pgserver stops it only when the last listed
+    process leaves.
+    """
+    from pgserver.postgres_server import PostgresServer
+
+    handles = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        if handles.exists():
+            pids = json.loads(handles.read_text())
+            handles.write_text(json.dumps([pid for pid in pids if psutil.pid_exists(pid)]))
 
 
 @contextmanager

@@ -18,6 +18,8 @@ def setup_logging(level: str = "INFO") -> None:
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         handler._recap = True  # type: ignore[attr-defined]
         root.addHandler(handler)
+    # pgserver logs every pg_ctl call with its full output at INFO.
+    logging.getLogger("pgserver").setLevel(max(root.level, logging.WARNING))
 
 
 def init_sentry(settings: Settings) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -80,6 +81,9 @@ def serve(
 
     if worker and reload:
         raise typer.BadParameter("--worker and --reload cannot be combined; run `recap worker` beside it")
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that kills the
+    # process before the embedded servers stop. Exiting by exception unwinds the context managers instead.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     with server_settings() as settings:
         setup_logging(settings.log_level)
         err_console.print(f"Recap API on http://{host}:{port}/graphql  (health: /healthz, /readyz)")
@@ -93,8 +97,13 @@ def serve(
             uvicorn.run(create_app(settings), host=host, port=port)
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 async def _serve_with_worker(settings: Settings, host: str, port: int) -> None:
     import uvicorn
+    from redis.exceptions import RedisError
 
     from app.main import create_app
 
@@ -111,7 +120,10 @@ async def _serve_with_worker(settings: Settings, host: str, port: int) -> None:
     finally:
         worker_task.cancel()
         await asyncio.gather(worker_task, return_exceptions=True)
-        await job_worker.close()
+        try:
+            await job_worker.close()
+        except (OSError, RedisError) as ex:  # Ctrl-C also reaches the embedded Valkey, which may be gone
+            err_console.print(f"worker closed without Redis: {ex}")
 
 
 def migrate() -> None:
@@ -148,8 +160,9 @@ def doctor() -> None:
     with server_settings(migrate_db=False) as settings:
         checks = asyncio.run(run_checks(settings))
     table = Table(title="recap doctor")
-    for column in ("check", "status", "detail"):
-        table.add_column(column)
+    table.add_column("check", no_wrap=True)
+    table.add_column("status")
+    table.add_column("detail", overflow="fold")  # paths stay whole, wrapped
     colour = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "red"}
     for check in checks:
         table.add_row(check.name, f"[{colour[check.status]}]{check.status.value}[/]", check.detail)
