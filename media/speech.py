@@ -55,6 +55,7 @@ class TranscribeOptions:
         temperatures: decoding temperatures tried in turn when a window looks wrong (Whisper's fallback).
             Default ``(0.0,)``: deterministic, so the same audio always gives the same transcript (artifacts
             are cached by content hash); ``(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)`` restores Whisper's sampling fallback.
+        max_new_tokens: cap on the tokens decoded per 30 s window (None: the model's own limit, 224).
     """
 
     language: str | None = None
@@ -64,6 +65,7 @@ class TranscribeOptions:
     chunk_seconds: float = 300.0
     word_timestamps: bool = True
     temperatures: tuple[float, ...] = (0.0,)
+    max_new_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if self.language is not None and not (2 <= len(self.language) <= 8 and self.language.isalpha()):
@@ -74,6 +76,8 @@ class TranscribeOptions:
             raise ValueError("chunk_seconds must be in [5, 3600]")
         if not self.temperatures or not all(0.0 <= t <= 1.0 for t in self.temperatures):
             raise ValueError("temperatures must be a non-empty tuple of values in [0, 1]")
+        if self.max_new_tokens is not None and not 1 <= self.max_new_tokens <= 224:
+            raise ValueError("max_new_tokens must be in [1, 224] or None")
 
 
 class Transcriber(Protocol):
@@ -265,7 +269,8 @@ class FasterWhisperTranscriber:
             segments, info = self.model.transcribe(
                 samples, language=language, beam_size=options.beam_size, vad_filter=options.vad_filter,
                 condition_on_previous_text=options.condition_on_previous_text,
-                word_timestamps=options.word_timestamps, temperature=list(options.temperatures))
+                word_timestamps=options.word_timestamps, temperature=list(options.temperatures),
+                max_new_tokens=options.max_new_tokens)
             out: list[Segment] = []
             for seg in segments:
                 if seg.text.strip():
