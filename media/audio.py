@@ -10,6 +10,7 @@ Loudness is ITU-R BS.1770-4 (K-weighting, 400 ms blocks, absolute and relative g
 
 from __future__ import annotations
 
+import os
 import tempfile
 import wave
 from collections.abc import Iterator, Sequence
@@ -333,8 +334,10 @@ def mix(source: Path | None, placed: Sequence[NarrationPlacement], out_path: Pat
     opts = options or MixOptions()
     rate = opts.sample_rate
     n = max(1, round(duration * rate))
-    with tempfile.TemporaryDirectory(prefix="recap-mix-", dir=out_path.parent) as tmp:
-        buf = np.lib.format.open_memmap(Path(tmp) / "mix.npy", mode="w+", dtype=np.float32, shape=(n, 2))
+    if not out_path.parent.is_dir():
+        raise OutputError(f"output folder {out_path.parent} does not exist")
+    with tempfile.TemporaryDirectory(prefix=".recap-mix-", dir=out_path.parent) as tmp:
+        buf = _buffer(Path(tmp) / "mix.f32", n)
         _write_source(buf, source, rate, cancel)
         if music is not None:
             _add_music(buf, music, rate, 10 ** (opts.music_db / 20))
@@ -347,8 +350,18 @@ def mix(source: Path | None, placed: Sequence[NarrationPlacement], out_path: Pat
         _add_narration(buf, placed, rate, 10 ** (opts.narration_db / 20))
         if cancel():
             raise CancelledError("mix cancelled")
-        final = np.lib.format.open_memmap(Path(tmp) / "final.npy", mode="w+", dtype=np.float32, shape=(n, 2))
+        final = _buffer(Path(tmp) / "final.f32", n)
         return _normalise(buf, final, out_path, opts, duration, progress)
+
+
+def _buffer(path: Path, n: int) -> np.ndarray:
+    """A disk-backed (n, 2) float32 buffer, its space reserved up front (a full disk fails here, not as SIGBUS)."""
+    try:
+        with path.open("wb") as f:
+            os.posix_fallocate(f.fileno(), 0, n * 8)
+    except OSError as ex:
+        raise OutputError(f"no room for the mix buffer ({n * 8 // 1_000_000} MB): {ex.strerror or ex}") from ex
+    return np.memmap(path, dtype=np.float32, mode="r+", shape=(n, 2))
 
 
 def _normalise(buf: np.ndarray, final: np.ndarray, out_path: Path, opts: MixOptions, duration: float,

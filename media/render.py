@@ -14,6 +14,7 @@ and the per-beat narration under narration/ (the timeline references it).
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from media.audio import MixOptions, MixResult, NarrationPlacement, mix
 from media.captions import CaptionOptions, Cue, build_cues, timeline_words, write_captions, write_text_atomic
 from media.chapters import build_chapters, write_chapters
 from media.edl import EditList, EdlOptions, NarrationSpan, SourceInfo, build_edl
-from media.errors import CancelledError, InputError
+from media.errors import CancelledError, InputError, OutputError
 from media.export import ExportError, edl_to_timeline, export_timeline
 from media.finish import FinishOptions, FinishResult, finish, shift_cues
 from media.thumbnails import pick_thumbnail
@@ -263,7 +264,12 @@ def render(sources: Sequence[Path], script_text: str, out: Path, options: Render
            cancel: Callable[[], bool] = _never) -> RenderResult:
     """Render a finished recap from sources and a script (the CLI's ``recap render``)."""
     out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as ex:
+        raise OutputError(f"cannot create the output folder {out.parent}: {ex.strerror or ex}") from ex
+    if not os.access(out.parent, os.W_OK):
+        raise OutputError(f"the output folder {out.parent} is not writable")
     if transcriber is None:
         from media.speech import FasterWhisperTranscriber
 

@@ -49,6 +49,11 @@ def test_render_sintel_with_tts(tmp_path: Path) -> None:
         sr = c.streams.audio[0].sample_rate
     assert frames / rate > 10
     assert abs(frames / rate - samples / sr) < 0.1
+    # the delivered (AAC) audio still meets the loudness target
+    from media.audio import integrated_loudness, load_audio
+
+    audio, _ = load_audio(out, 48000, 2)
+    assert integrated_loudness(audio, 48000) == pytest.approx(-14.0, abs=1.0)
     folder = out.parent
     for name in ("captions.srt", "captions.vtt", "chapters.txt", "thumbnail.jpg", "edl.json", "alignment.json",
                  "timeline.otio"):

@@ -155,3 +155,29 @@ def test_load_audio_rejects_file_without_audio(tmp_path: Path) -> None:
             c.mux(p)
     with pytest.raises(NoAudioStreamError):
         load_audio(path)
+
+
+@pytest.fixture
+def small_file_limit():  # type: ignore[no-untyped-def]
+    """Files may grow to 2 MB (a full disk, simulated with RLIMIT_FSIZE; SIGXFSZ ignored so writes fail)."""
+    import resource
+    import signal
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old)
+
+
+def test_disk_full_is_output_error_and_leaves_nothing(tmp_path: Path, small_file_limit: None) -> None:
+    from media.errors import OutputError
+
+    voice = tmp_path / "voice.wav"
+    write_wav(voice, _sine(500, 1.0, 0.5, 22050), 22050)
+    with pytest.raises(OutputError):
+        mix(None, [NarrationPlacement(0.0, Narration(voice, 1.0, ()))], tmp_path / "m.wav", duration=60.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["voice.wav"]

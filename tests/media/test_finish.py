@@ -117,3 +117,22 @@ def test_bad_inputs(tmp_path: Path) -> None:
         finish(not_video, None, tmp_path / "o.mp4")
     assert ex2.value.code == "DECODE_FAILED"
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_disk_full_is_output_error(tmp_path: Path) -> None:
+    import resource
+    import signal
+
+    program = _clip(tmp_path / "cut.mp4", 3.0, 24, (320, 180), 60)
+    mix = _mix(tmp_path / "mix.wav", 3.0)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (30_000, hard))   # a "disk" that fills up mid-write
+    try:
+        with pytest.raises(MediaError) as ex:
+            finish(program, mix, tmp_path / "final.mp4", FinishOptions(title="Full disk"))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old)
+    assert ex.value.code in ("OUTPUT_FAILED", "ENCODE_FAILED")
+    assert not (tmp_path / "final.mp4").exists() and not list(tmp_path.glob(".*part*"))
