@@ -2,7 +2,9 @@
 
 Private helper of :mod:`media.assemble`. Each clip contributes exactly as many samples as
 its video frames last on the output timeline (rounded on the cumulative timeline, so the
-track never drifts); sources without audio contribute silence.
+track never drifts); sources without audio contribute silence. ``add`` and ``finish``
+return the encoded packets instead of muxing them, so the work can run in a thread
+beside the video while the caller muxes in order.
 """
 
 from __future__ import annotations
@@ -41,10 +43,10 @@ class AudioTrack:
             cont.close()
         self._inputs.clear()
 
-    def add(self, path: str, start: float, count: int, speed: float = 1.0) -> None:
+    def add(self, path: str, start: float, count: int, speed: float = 1.0) -> list[av.Packet]:
         """Append ``count`` output samples of ``path``'s audio from ``start`` (absolute seconds)."""
         if count <= 0:
-            return
+            return []
         need = round(count * speed)
         data = self._read(path, start, need)
         if speed != 1.0 and need > 0:
@@ -53,19 +55,18 @@ class AudioTrack:
             data = np.stack([np.interp(x, np.arange(need), ch) for ch in data]).astype(np.float32)
         self.fifo = np.concatenate([self.fifo, data[:, :count]], axis=1)
         self.total += count
-        self._drain(final=False)
+        return self._drain(final=False)
 
-    def finish(self) -> None:
-        self._drain(final=True)
+    def finish(self) -> list[av.Packet]:
+        packets = self._drain(final=True)
         try:
-            self.container.mux(self.stream.encode(None))
+            return packets + self.stream.encode(None)
         except av.error.FFmpegError as ex:
-            if isinstance(ex, OSError):
-                raise
             raise EncodeError("cannot finish the audio track") from ex
 
-    def _drain(self, final: bool) -> None:
+    def _drain(self, final: bool) -> list[av.Packet]:
         size = self.stream.codec_context.frame_size or 1024
+        out: list[av.Packet] = []
         while self.fifo.shape[1] >= size or (final and self.fifo.shape[1] > 0):
             chunk, self.fifo = self.fifo[:, :size], self.fifo[:, size:]
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=self.layout)
@@ -73,12 +74,10 @@ class AudioTrack:
             frame.time_base = Fraction(1, self.rate)
             self.samples += chunk.shape[1]
             try:
-                packets = self.stream.encode(frame)
+                out += self.stream.encode(frame)
             except av.error.FFmpegError as ex:
-                if isinstance(ex, OSError):
-                    raise
                 raise EncodeError("cannot encode the audio track") from ex
-            self.container.mux(packets)
+        return out
 
     def _input(self, path: str) -> av.container.InputContainer | None:
         if path not in self._inputs:

@@ -20,6 +20,8 @@ import errno
 import os
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -254,17 +256,39 @@ class _Job:
                     copied, encoded = self._run_smart(out, audio)
                 else:
                     copied, encoded = 0, self._run_reencode(out, audio)
-                audio.finish()
             finally:
                 audio.close()
         return copied, encoded, sum(self.counts), audio.total, self.size, self.rate
 
-    def _audio(self, audio: AudioTrack, clip: EdlClip, done: int, count: int) -> None:
+    def _loop(self, out: av.container.OutputContainer, audio: AudioTrack,
+              video: Callable[[EdlClip, int, int], None]) -> None:
+        """Video clip by clip on this thread; the audio of each clip encodes meanwhile on a worker thread."""
+        pending: list[Future[list[av.Packet]]] = []
+        done = 0
+        with ThreadPoolExecutor(1, thread_name_prefix="recap-audio") as pool:
+            try:
+                for clip, count in zip(self.edl.clips, self.counts, strict=True):
+                    self._tick(done)
+                    pending.append(pool.submit(self._audio, audio, clip, done, count))
+                    video(clip, done, count)
+                    while len(pending) > 1 or (pending and pending[0].done()):
+                        out.mux(pending.pop(0).result())
+                    done += count
+                for fut in pending:
+                    out.mux(fut.result())
+                out.mux(pool.submit(audio.finish).result())
+            except BaseException:
+                for fut in pending:
+                    fut.cancel()
+                raise
+        self._tick(done)
+
+    def _audio(self, audio: AudioTrack, clip: EdlClip, done: int, count: int) -> list[av.Packet]:
         s0 = round(done / self.rate * audio.rate)
         s1 = round((done + count) / self.rate * audio.rate)
-        start = self.facts[clip.path].start + frame_range(clip, self.edl.source(clip.source).fps)[0] / float(
-            self.facts[clip.path].rate)
-        audio.add(clip.path, start, s1 - s0, clip.speed)
+        fact = self.facts[clip.path]
+        start = fact.start + frame_range(clip, self.edl.source(clip.source).fps)[0] / float(fact.rate)
+        return audio.add(clip.path, start, s1 - s0, clip.speed)
 
     def _tick(self, done: int) -> None:
         if self.cancel():
@@ -285,22 +309,21 @@ class _Job:
         sink.active_headers = 0
         sources: dict[str, SmartSource] = {}
         keys = {p: n for n, p in enumerate([first.path, *(p for p in self.facts if p != first.path)])}
-        copied = encoded = done = 0
+        counts = [0, 0]
+
+        def video(clip: EdlClip, done: int, count: int) -> None:
+            if clip.path not in sources:
+                sources[clip.path] = SmartSource(clip.path, self._edges(), keys[clip.path], self.cancel)
+            a, b = frame_range(clip, self.edl.source(clip.source).fps)
+            c, e = sources[clip.path].cut(a, b, sink, done)
+            counts[0], counts[1] = counts[0] + c, counts[1] + e
+
         try:
-            for clip, count in zip(self.edl.clips, self.counts, strict=True):
-                self._tick(done)
-                if clip.path not in sources:
-                    sources[clip.path] = SmartSource(clip.path, self._edges(), keys[clip.path], self.cancel)
-                a, b = frame_range(clip, self.edl.source(clip.source).fps)
-                c, e = sources[clip.path].cut(a, b, sink, done)
-                copied, encoded = copied + c, encoded + e
-                self._audio(audio, clip, done, count)
-                done += count
+            self._loop(out, audio, video)
         finally:
             for src in sources.values():
                 src.close()
-        self._tick(done)
-        return copied, encoded
+        return counts[0], counts[1]
 
     def _edges(self) -> EdgeEncoding:
         return EdgeEncoding(self.options.edge_preset or self.profile.preset, self.options.edge_crf,
@@ -309,17 +332,14 @@ class _Job:
     def _run_reencode(self, out: av.container.OutputContainer, audio: AudioTrack) -> int:
         enc = Reencoder(out, self.profile, self.size, self.rate, self.options.frame_filter, self.cancel,
                         self.options.threads)
-        done = 0
+
+        def video(clip: EdlClip, done: int, count: int) -> None:
+            src = self.edl.source(clip.source)
+            enc.add_clip(clip.path, frame_range(clip, src.fps)[0] / src.fps, count, clip.speed)
+
         try:
-            for clip, count in zip(self.edl.clips, self.counts, strict=True):
-                self._tick(done)
-                src = self.edl.source(clip.source)
-                first = frame_range(clip, src.fps)[0]
-                enc.add_clip(clip.path, first / src.fps, count, clip.speed)
-                self._audio(audio, clip, done, count)
-                done += count
+            self._loop(out, audio, video)
             enc.finish()
         finally:
             enc.close()
-        self._tick(done)
         return enc.frames
