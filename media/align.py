@@ -1,0 +1,281 @@
+"""Script-to-footage alignment: find, for every beat of a recap script, the moments of the sources it tells.
+
+Speech is cut into sentence-sized units and multi-scale windows; beats (and their sentences) and
+windows are embedded; IDF-weighted lexical cues (names, rare words, numbers, fuzzy for names the
+recogniser mangles) are added; an order-constrained dynamic programme picks one window per beat;
+clips are then cut on shot boundaries around each window to fill the beat's target duration.
+
+    src = AlignSource("s0", "movie.mp4", 612.3, shots, transcript)
+    result = align(load_script("recap.md"), [src])
+    print(result.to_json())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from media._align_clips import Interval, PickRules, Track, candidate_pieces, make_track, pick, snap_edge, spread
+from media._align_evidence import Evidence, EvidenceParams, gather, speech_units
+from media._align_score import confidence, runner_up, solve_order
+from media._align_text import Unit
+from media.embed import Embedder
+from media.errors import CancelledError, InputError
+from media.types import Alignment, BeatAlignment, CancelFn, Clip, ProgressFn, Script, Shot, SourceRef, Transcript
+
+__all__ = ["AlignOptions", "AlignSource", "align"]
+
+_FALLBACK_CONFIDENCE = 0.15
+
+
+@dataclass(frozen=True, slots=True)
+class AlignSource:
+    """One source (a movie, or one episode) with its analysis: shots, transcript, unusable ranges."""
+
+    id: str
+    path: str
+    duration: float
+    shots: Sequence[Shot] = ()
+    transcript: Transcript | None = None
+    unusable: Sequence[tuple[float, float]] = ()
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("source id must not be empty")
+        if not self.duration > 0:
+            raise ValueError(f"source {self.id}: duration must be > 0")
+        object.__setattr__(self, "shots", tuple(self.shots))
+        object.__setattr__(self, "unusable", tuple((float(a), float(b)) for a, b in self.unusable))
+
+
+@dataclass(frozen=True, slots=True)
+class AlignOptions:
+    """Knobs of the aligner; scores are per-beat z-scores, so penalties are in standard deviations.
+
+    Args:
+        back_penalty: cost of placing a beat before (or over) the previous beat's footage.
+        scales: window sizes in seconds, besides single sentences.
+        lexical_weight: weight of the IDF token overlap next to the embedding similarity.
+        sentence_weight: share of the beat's sentences (vs the whole paragraph) in the similarity.
+        position_weight / position_sigma: weak prior that beat i sits near its share of the script.
+        words_per_second: speaking rate for beats without a target duration.
+        extend_drop: how much weaker (z) a grown region may score while it is filled toward the target.
+        context_pad: seconds of footage allowed around the matched speech (at most half the pause).
+        snap: a shot boundary this close outside the zone is used instead of cutting inside the shot.
+        min_clip / max_overshoot: shortest clip kept; longest overshoot of the target before trimming.
+        min_words: fewer recognised words than this in all sources -> order-and-duration fallback.
+    """
+
+    back_penalty: float = 6.0
+    scales: tuple[float, ...] = (10.0, 20.0, 40.0, 80.0)
+    lexical_weight: float = 1.0
+    sentence_weight: float = 0.5
+    position_weight: float = 0.1
+    position_sigma: float = 0.35
+    fuzzy_cutoff: float = 0.75
+    unit_max_words: int = 16
+    unit_max_gap: float = 0.6
+    max_window_words: int = 40
+    words_per_second: float = 2.5
+    extend_drop: float = 1.0
+    context_pad: float = 1.0
+    snap: float = 1.0
+    min_clip: float = 0.4
+    max_overshoot: float = 1.5
+    min_words: int = 10
+
+    def __post_init__(self) -> None:
+        nonneg = ("back_penalty", "lexical_weight", "position_weight", "extend_drop", "context_pad", "snap",
+                  "max_overshoot")
+        for name in nonneg:
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0")
+        if not self.scales or any(not s > 0 for s in self.scales):
+            raise ValueError("scales must be a non-empty tuple of positive seconds")
+        if not 0 <= self.sentence_weight <= 1:
+            raise ValueError("sentence_weight must be in [0, 1]")
+        if not 0 < self.fuzzy_cutoff <= 1:
+            raise ValueError("fuzzy_cutoff must be in (0, 1]")
+        if not self.position_sigma > 0 or not self.words_per_second > 0 or not self.min_clip > 0:
+            raise ValueError("position_sigma, words_per_second and min_clip must be > 0")
+        if self.unit_max_words < 1 or self.max_window_words < 8 or self.unit_max_gap <= 0 or self.min_words < 1:
+            raise ValueError("unit_max_words >= 1, max_window_words >= 8, unit_max_gap > 0, min_words >= 1")
+
+    def evidence_params(self) -> EvidenceParams:
+        return EvidenceParams(tuple(sorted(self.scales)), self.unit_max_words, self.unit_max_gap,
+                              self.max_window_words, self.sentence_weight, self.lexical_weight, self.fuzzy_cutoff,
+                              self.position_weight, self.position_sigma)
+
+    def pick_rules(self) -> PickRules:
+        return PickRules(self.snap, self.min_clip, self.max_overshoot)
+
+
+def align(script: Script, sources: Sequence[AlignSource], options: AlignOptions | None = None,
+          embedder: Embedder | None = None, progress: ProgressFn | None = None,
+          cancel: CancelFn | None = None) -> Alignment:
+    """Align every beat of ``script`` to footage of ``sources`` (taken in the order given).
+
+    Args:
+        script: the parsed recap script; each beat's ``target_duration`` (0: from its word count).
+        sources: the movie or the episodes, in story order.
+        options: tuning; defaults suit feature films and series.
+        embedder: a loaded model to reuse; None loads the packaged MiniLM.
+        progress: called with a fraction in [0, 1].
+        cancel: returns True to stop; raises CancelledError.
+
+    Returns:
+        The ``alignment.json`` contract: sources in order, beats in order, clips in source seconds.
+
+    Raises:
+        InputError: no beats or no sources. ModelError: the embedding model cannot load.
+        CancelledError: ``cancel`` returned True.
+    """
+    opts = options or AlignOptions()
+    report = progress or (lambda _f: None)
+    stop = cancel or (lambda: False)
+    if not script.beats:
+        raise InputError("the script has no beats", code="SCRIPT_EMPTY")
+    if not sources:
+        raise InputError("no sources to align to", code="NO_SOURCES")
+    tracks, offsets = _tracks(sources)
+    targets = [_target(b.text, b.target_duration, opts.words_per_second) for b in script.beats]
+    params = opts.evidence_params()
+    units = speech_units([s.transcript for s in sources], offsets, params)
+    report(0.02)
+    refs = tuple(SourceRef(s.id, s.path, s.duration) for s in sources)
+    if sum(len(u.text.split()) for u in units) < opts.min_words:
+        beats = _fallback(script, tracks, targets, sources, opts)
+        report(1.0)
+        note = "no dialogue found: beats spread over the footage by order and duration; confidence is low"
+        return Alignment(refs, tuple(beats), meta={"method": "order-duration fallback", "notes": [note]})
+    emb = embedder or Embedder()
+    _check(stop)
+    total = tracks[-1].end
+    expected = _expected_positions(targets)
+    unit_pos = np.array([(u.start + u.end) / 2 / total for u in units], dtype=np.float64)
+    ev = gather(script.beats, units, emb, params, expected, unit_pos, lambda f: report(0.05 + 0.85 * f), stop)
+    _check(stop)
+    path = solve_order(ev.score, ev.windows, len(units), opts.back_penalty)
+    regions = _grow_regions(ev, path, targets, opts.extend_drop)
+    beats = _clips_for_beats(script, ev, path, regions, tracks, targets, sources, opts)
+    report(1.0)
+    meta = {"method": "embedding+lexical, order-constrained DP", "units": len(units), "windows": len(ev.windows),
+            "model": emb.model_dir.name, "short_beats": [b.index for b, t in zip(beats, targets, strict=True)
+                                                           if sum(c.duration for c in b.clips) < 0.5 * t]}
+    return Alignment(refs, tuple(beats), meta=meta)
+
+
+def _check(cancel: CancelFn) -> None:
+    if cancel():
+        raise CancelledError("alignment cancelled")
+
+
+def _target(text: str, given: float, wps: float) -> float:
+    return given if given > 0 else max(len(text.split()) / wps, 1.0)
+
+
+def _expected_positions(targets: Sequence[float]) -> np.ndarray:
+    cum = np.cumsum([0.0, *targets])
+    return np.asarray((cum[:-1] + cum[1:]) / 2 / max(float(cum[-1]), 1e-9), dtype=np.float64)
+
+
+def _tracks(sources: Sequence[AlignSource]) -> tuple[list[Track], list[float]]:
+    tracks, offsets, off = [], [], 0.0
+    for k, s in enumerate(sources):
+        tracks.append(make_track(k, off, s.duration, [(sh.start, sh.end) for sh in s.shots], s.unusable))
+        offsets.append(off)
+        off += s.duration
+    return tracks, offsets
+
+
+def _grow_regions(ev: Evidence, path: list[int], targets: Sequence[float], drop: float) -> list[tuple[int, int]]:
+    """Each beat's chosen window, replaced by a larger window around it while that is needed to reach the
+    target duration, covers no other beat's speech and still reads like the beat (within ``drop``)."""
+    first = np.array([w.first for w in ev.windows], dtype=np.int64)
+    last = np.array([w.last for w in ev.windows], dtype=np.int64)
+    regions = [(int(first[j]), int(last[j])) for j in path]
+    owner = np.full(len(ev.units), -1, dtype=np.int64)
+    for i, (f, e) in enumerate(regions):
+        owner[f:e + 1] = np.where(owner[f:e + 1] < 0, i, owner[f:e + 1])
+    for i, j in enumerate(path):
+        f, e = regions[i]
+        floor = float(ev.score[i, j]) - drop
+        if ev.units[e].end - ev.units[f].start >= targets[i]:
+            continue
+        taken = np.concatenate(([0], np.cumsum((owner >= 0) & (owner != i))))
+        ok = (first <= f) & (last >= e) & (taken[last + 1] - taken[first] == 0) & (ev.score[i] >= floor)
+        ok &= ~((first == f) & (last == e))
+        if not ok.any():
+            continue
+        k = int(np.flatnonzero(ok)[np.argmax(ev.score[i][ok])])
+        regions[i] = (int(first[k]), int(last[k]))
+        owner[first[k]:last[k] + 1] = i
+    return regions
+
+
+def _zone(units: list[Unit], first: int, last: int, tracks: Sequence[Track], pad: float, snap: float) -> Interval:
+    """The region's speech plus context: at most ``pad`` and half the pause to other speech, or to a
+    shot boundary within ``snap`` of the speech edge when there is one."""
+    t0, t1 = units[first].start, units[last].end
+    tr = tracks[units[first].source]
+    has_prev = first > 0 and units[first - 1].source == tr.index
+    has_next = last + 1 < len(units) and units[last + 1].source == tr.index
+    left = (units[first - 1].end + t0) / 2 if has_prev else tr.offset
+    right = (t1 + units[last + 1].start) / 2 if has_next else tr.end
+    start = snap_edge(t0, max(left, t0 - snap), t0 + snap, tr)
+    end = snap_edge(t1, t1 - snap, min(right, t1 + snap), tr)
+    z0 = start if start is not None else max(t0 - pad, left)
+    z1 = end if end is not None else min(t1 + pad, right)
+    return max(z0, tr.offset), min(max(z1, z0), tr.end)
+
+
+def _anchor(ev: Evidence, i: int, f: int, e: int) -> float:
+    """Middle of the region's single sentence that reads most like the beat."""
+    best, t = -np.inf, (ev.units[f].start + ev.units[e].end) / 2
+    for j, w in enumerate(ev.windows):
+        if w.scale == 0 and f <= w.first <= e and ev.score[i, j] > best:
+            best, t = float(ev.score[i, j]), (ev.units[w.first].start + ev.units[w.first].end) / 2
+    return t
+
+
+def _clips_for_beats(script: Script, ev: Evidence, path: list[int], regions: list[tuple[int, int]],
+                     tracks: list[Track], targets: list[float], sources: Sequence[AlignSource],
+                     opts: AlignOptions) -> list[BeatAlignment]:
+    rules = opts.pick_rules()
+    used: list[Interval] = []
+    out = []
+    for i, beat in enumerate(script.beats):
+        f, e = regions[i]
+        zone = _zone(ev.units, f, e, tracks, opts.context_pad, opts.snap)
+        anchor = _anchor(ev, i, f, e)
+        chosen = pick(candidate_pieces(tracks, zone, used, rules), anchor, targets[i], rules)
+        if not chosen:  # the zone's footage is all taken or unusable: nearest free footage in order
+            lo = ev.units[regions[i - 1][1]].end if i > 0 else tracks[0].offset
+            hi = ev.units[regions[i + 1][0]].start if i + 1 < len(regions) else tracks[-1].end
+            wide = (min(lo, zone[0]), max(hi, zone[1]))
+            chosen = pick(candidate_pieces(tracks, wide, used, rules), anchor, targets[i], rules)
+        used.extend(span for _, span in chosen)
+        w = ev.windows[path[i]]
+        conf = confidence(float(ev.score[i, path[i]]), runner_up(ev.score[i], ev.windows, w),
+                          float(ev.cosine[i, path[i]]), float(ev.lexical[i, path[i]]))
+        clip_score = float(np.clip(ev.cosine[i, path[i]], 0.0, 1.0))
+        clips = tuple(Clip(sources[k].id, a - tracks[k].offset, b - tracks[k].offset, clip_score)
+                      for k, (a, b) in chosen)
+        out.append(BeatAlignment(beat.index, beat.text, targets[i], conf if clips else conf * 0.5, clips))
+    return out
+
+
+def _fallback(script: Script, tracks: list[Track], targets: list[float], sources: Sequence[AlignSource],
+              opts: AlignOptions) -> list[BeatAlignment]:
+    """No dialogue: beats in order, each over its share of the footage, low confidence."""
+    rules = opts.pick_rules()
+    used: list[Interval] = []
+    out = []
+    for beat, target, (a, b) in zip(script.beats, targets, spread(tracks, targets), strict=True):
+        chosen = pick(candidate_pieces(tracks, (a, b), used, rules), (a + b) / 2, min(target, b - a), rules)
+        used.extend(span for _, span in chosen)
+        clips = tuple(Clip(sources[k].id, s - tracks[k].offset, e - tracks[k].offset, 0.0) for k, (s, e) in chosen)
+        out.append(BeatAlignment(beat.index, beat.text, target, _FALLBACK_CONFIDENCE, clips))
+    return out
