@@ -94,18 +94,40 @@ class WhisperTimestampedTranscriber:
 
         def decode(samples: np.ndarray, language: str | None,
                    tick: Callable[[float], None]) -> tuple[list[Segment], str]:
-            result = self._wt.transcribe(
-                self.model, samples, language=language, beam_size=None if options.beam_size == 1 else options.beam_size,
-                temperature=temps, condition_on_previous_text=options.condition_on_previous_text, fp16=self._fp16,
-                sample_len=options.max_new_tokens, vad=False, verbose=None)
+            common: dict[str, Any] = {
+                "language": language, "beam_size": None if options.beam_size == 1 else options.beam_size,
+                "temperature": temps, "condition_on_previous_text": options.condition_on_previous_text,
+                "fp16": self._fp16, "sample_len": options.max_new_tokens, "verbose": None}
+            try:
+                result = self._wt.transcribe(self.model, samples, vad=False, **common)
+            except ValueError as ex:
+                if "warping path" not in str(ex):
+                    raise
+                result = self.plain_whisper(samples, common)
             tick(len(samples) / 16000.0)
             segments = [_segment(s, options.word_timestamps) for s in result.get("segments", [])]
             return [s for s in segments if s.text], str(result.get("language") or language or "")
 
         return decode
 
+    def plain_whisper(self, samples: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+        """openai-whisper's own transcription with its word timestamps.
+
+        The fallback when whisper-timestamped's DTW finds no warping path (a segment with more
+        tokens than audio frames); the words then come from openai-whisper's cross-attention times.
+        """
+        import whisper
+
+        result: dict[str, Any] = whisper.transcribe(self.model, samples, word_timestamps=True, **options)
+        return result
+
 
 def _segment(data: dict[str, Any], with_words: bool) -> Segment:
-    words = tuple(Word(float(w["start"]), float(w["end"]), str(w["text"]).strip(), float(w.get("confidence", 1.0)))
-                  for w in data.get("words", []) if str(w["text"]).strip()) if with_words else ()
-    return Segment(float(data["start"]), float(data["end"]), str(data["text"]).strip(), words)
+    """A Segment from a whisper-timestamped (text, confidence) or openai-whisper (word, probability) dict."""
+    words = []
+    for w in data.get("words", []) if with_words else ():
+        text = str(w.get("text", w.get("word", ""))).strip()
+        if text:
+            words.append(Word(float(w["start"]), float(w["end"]), text,
+                              round(float(w.get("confidence", w.get("probability", 1.0))), 4)))
+    return Segment(float(data["start"]), float(data["end"]), str(data["text"]).strip(), tuple(words))

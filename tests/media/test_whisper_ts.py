@@ -129,3 +129,12 @@ def test_silence_gives_empty_transcript(transcriber: WhisperTimestampedTranscrib
     silence = np.zeros(3 * SAMPLE_RATE, np.float32)
     transcript = transcriber.transcribe(silence, TranscribeOptions(max_new_tokens=MAX_TOKENS))
     assert transcript.segments == () and transcript.duration == 3.0
+
+
+def test_plain_whisper_fallback_has_word_structure(transcriber: WhisperTimestampedTranscriber) -> None:
+    # The path taken when whisper-timestamped's DTW finds no warping path: openai-whisper's own word times.
+    options = {"language": "en", "beam_size": None, "temperature": 0.0, "condition_on_previous_text": False,
+               "fp16": False, "sample_len": MAX_TOKENS, "verbose": None}
+    result = transcriber.plain_whisper(_tone_speechlike(4.0), options)
+    words = [w for s in result["segments"] for w in s["words"]]
+    assert words and all({"word", "start", "end", "probability"} <= set(w) for w in words)
