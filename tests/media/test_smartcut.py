@@ -114,3 +114,17 @@ def test_avcc_parsing_and_annexb_conversion(sources: dict[tuple[int, int], Path]
     assert smart_profile_ok(avc, "yuv420p") is None
     assert smart_profile_ok(avc, "yuv422p") is not None
     assert smart_profile_ok(None, "yuv420p") is not None
+
+
+def test_two_sources_with_different_parameter_sets(sources: dict[tuple[int, int], Path], tmp_path: Path) -> None:
+    other = make_indexed_clip(tmp_path / "other.mp4", 60, FPS, SIZE, 20, bframes=0, start_index=700,
+                              preset="ultrafast", crf=30)
+    a = sources[12, 3]
+    cuts = [("s0", a, 12, 36), ("s1", other, 20, 40), ("s0", a, 5, 30), ("s1", other, 0, 20)]
+    clips = retime(EdlClip(sid, str(p), x / FPS, y / FPS, 0, 0.0) for sid, p, x, y in cuts)
+    edl = EditList((EdlSource("s0", str(a), FPS, FRAMES / FPS), EdlSource("s1", str(other), FPS, 60 / FPS)),
+                   (BeatSlot(0, 0.0, 89 / FPS),), clips)
+    result = assemble(edl, tmp_path / "out.mp4", AssembleOptions(mode="smart"))
+    # only the head of (5, 30) up to its keyframe, and at most one B-frame group at its tail, is re-encoded
+    assert 7 <= result.reencoded_frames <= 7 + 3
+    assert read_frame_indices(result.path) == [*range(12, 36), *range(720, 740), *range(5, 30), *range(700, 720)]
