@@ -50,12 +50,16 @@ class PrometheusMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
+    """The matching route's path template (a method mismatch still names the route: 405s count there)."""
     app = scope.get("app")
+    partial = "<unmatched>"
     for route in getattr(getattr(app, "router", None), "routes", []):
         match, _ = route.matches(scope)
         if match is Match.FULL:
             return str(getattr(route, "path", "<unmatched>"))
-    return "<unmatched>"
+        if match is Match.PARTIAL and partial == "<unmatched>":
+            partial = str(getattr(route, "path", "<unmatched>"))
+    return partial
 
 
 async def metrics(request: Request) -> Response:

@@ -47,7 +47,9 @@ async def test_readyz_503_when_redis_is_down(settings: Settings, orm: None) -> N
 async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
     await client.get("/healthz")
     await client.get("/no/such/path")
+    await client.post("/healthz")
     text = (await client.get("/metrics")).text
+    assert 'recap_http_requests_total{method="POST",route="/healthz",status="405"}' in text
     assert 'recap_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert 'route="<unmatched>",status="404"' in text
     assert "recap_http_request_duration_seconds_bucket" in text
