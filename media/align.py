@@ -240,30 +240,50 @@ def _anchor(ev: Evidence, i: int, f: int, e: int) -> float:
     return t
 
 
+def _beat_zones(ev: Evidence, regions: list[tuple[int, int]], tracks: list[Track], opts: AlignOptions
+                ) -> list[tuple[Interval, Interval, Interval]]:
+    """Per beat: its zone; free footage between its neighbours' speech; the whole timeline."""
+    out = []
+    everything = (tracks[0].offset, tracks[-1].end)
+    for i, (f, e) in enumerate(regions):
+        zone = _zone(ev.units, f, e, tracks, opts.context_pad, opts.snap)
+        lo = ev.units[regions[i - 1][1]].end if i > 0 else everything[0]
+        hi = ev.units[regions[i + 1][0]].start if i + 1 < len(regions) else everything[1]
+        out.append((zone, (min(lo, zone[0]), max(hi, zone[1])), everything))
+    return out
+
+
 def _clips_for_beats(script: Script, ev: Evidence, path: list[int], regions: list[tuple[int, int]],
                      tracks: list[Track], targets: list[float], sources: Sequence[AlignSource],
                      opts: AlignOptions) -> list[BeatAlignment]:
+    """Clips per beat; footage given to one beat is never given to another.
+
+    Every beat first draws from its own zone; a beat whose zone is all taken or unusable then draws
+    from free footage between its neighbours, and only then from anywhere (footage out of order beats
+    a black screen under the narration; its confidence says so).
+    """
     rules = opts.pick_rules()
+    zones = _beat_zones(ev, regions, tracks, opts)
+    anchors = [_anchor(ev, i, f, e) for i, (f, e) in enumerate(regions)]
     used: list[Interval] = []
+    chosen: list[list[tuple[int, Interval]]] = [[] for _ in regions]
+    factor = [0.0] * len(regions)
+    for stage, scale in enumerate((1.0, 0.7, 0.3)):
+        for i in range(len(regions)):
+            if chosen[i]:
+                continue
+            chosen[i] = pick(candidate_pieces(tracks, zones[i][stage], used, rules), anchors[i], targets[i], rules)
+            factor[i] = scale
+            used.extend(span for _, span in chosen[i])
     out = []
     for i, beat in enumerate(script.beats):
-        f, e = regions[i]
-        zone = _zone(ev.units, f, e, tracks, opts.context_pad, opts.snap)
-        anchor = _anchor(ev, i, f, e)
-        chosen = pick(candidate_pieces(tracks, zone, used, rules), anchor, targets[i], rules)
-        if not chosen:  # the zone's footage is all taken or unusable: nearest free footage in order
-            lo = ev.units[regions[i - 1][1]].end if i > 0 else tracks[0].offset
-            hi = ev.units[regions[i + 1][0]].start if i + 1 < len(regions) else tracks[-1].end
-            wide = (min(lo, zone[0]), max(hi, zone[1]))
-            chosen = pick(candidate_pieces(tracks, wide, used, rules), anchor, targets[i], rules)
-        used.extend(span for _, span in chosen)
-        w = ev.windows[path[i]]
-        conf = confidence(float(ev.score[i, path[i]]), runner_up(ev.score[i], ev.windows, w),
-                          float(ev.cosine[i, path[i]]), float(ev.lexical[i, path[i]]))
-        clip_score = float(np.clip(ev.cosine[i, path[i]], 0.0, 1.0))
+        j = path[i]
+        conf = confidence(float(ev.score[i, j]), runner_up(ev.score[i], ev.windows, ev.windows[j]),
+                          float(ev.cosine[i, j]), float(ev.lexical[i, j]))
+        clip_score = float(np.clip(ev.cosine[i, j], 0.0, 1.0))
         clips = tuple(Clip(sources[k].id, a - tracks[k].offset, b - tracks[k].offset, clip_score)
-                      for k, (a, b) in chosen)
-        out.append(BeatAlignment(beat.index, beat.text, targets[i], conf if clips else conf * 0.5, clips))
+                      for k, (a, b) in chosen[i])
+        out.append(BeatAlignment(beat.index, beat.text, targets[i], conf * factor[i] if clips else 0.0, clips))
     return out
 
 
