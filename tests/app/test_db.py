@@ -86,3 +86,16 @@ async def test_nested_init_db_keeps_the_connections_open(settings: Settings, orm
     await close_db()
     async with system_tx() as conn:
         assert await conn.execute_query_dict("SELECT 1 AS one") == [{"one": 1}]
+
+
+async def test_nested_tenant_tx_is_a_savepoint(tenants: tuple[uuid.UUID, uuid.UUID]) -> None:
+    a, _ = tenants
+    async with tenant_tx(a):
+        await Project.create(tenant_id=a, name="outer-kept")
+        with pytest.raises(RuntimeError):
+            async with tenant_tx(a):
+                await Project.create(tenant_id=a, name="inner-undone")
+                raise RuntimeError("inner fails")
+    async with system_tx():
+        assert await Project.filter(name="outer-kept").count() == 1
+        assert await Project.filter(name="inner-undone").count() == 0
