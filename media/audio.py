@@ -20,7 +20,7 @@ from pathlib import Path
 import av
 import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
-from scipy.signal import lfilter, resample_poly
+from scipy.signal import firwin, sosfilt
 
 from media.errors import CancelledError, DecodeError, NoAudioStreamError, OutputError
 from media.tts import Narration
@@ -139,16 +139,16 @@ class LoudnessMeter:
 
     def __init__(self, rate: int, channels: int) -> None:
         self.rate, self.channels = rate, channels
-        self._filters = _k_weighting(rate)
-        self._state = [np.zeros((2, channels)), np.zeros((2, channels))]
+        (b1, a1), (b2, a2) = _k_weighting(rate)
+        self._sos = np.array([np.concatenate([b1, a1]), np.concatenate([b2, a2])])
+        self._state = np.zeros((2, 2, channels))
         self._step = rate // 10  # 100 ms sub-blocks; a gating block is 4 of them (400 ms, 75 % overlap)
         self._pending = np.zeros((0, channels))
         self._energies: list[float] = []
 
     def add(self, block: np.ndarray) -> None:
         x = np.asarray(block, dtype=np.float64).reshape(-1, self.channels)
-        for i, (b, a) in enumerate(self._filters):
-            x, self._state[i] = lfilter(b, a, x, axis=0, zi=self._state[i])
+        x, self._state = sosfilt(self._sos, x, axis=0, zi=self._state)
         x = np.concatenate([self._pending, x])
         whole = len(x) // self._step * self._step
         if whole:
@@ -178,15 +178,21 @@ def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     return meter.integrated()
 
 
+_TP_PHASES = (firwin(48, 0.25 * 0.9, window=("kaiser", 8.0)) * 4).reshape(12, 4).T  # 4 phases x 12 taps
+
+
 def true_peak_dbtp(samples: np.ndarray, rate: int) -> float:
-    """True peak in dBTP: the sample peak of the signal oversampled 4x (BS.1770-4 annex 2)."""
+    """True peak in dBTP: the peak of the signal oversampled 4x (BS.1770-4 annex 2: 48-tap interpolator)."""
     del rate  # the oversampling factor is fixed (4x for 44.1/48 kHz)
-    x = np.asarray(samples, dtype=np.float64)
+    x = np.asarray(samples, dtype=np.float32)
     if not x.size:
         return -200.0
-    up = resample_poly(x, 4, 1, axis=0)
-    return float(20 * np.log10(max(np.max(np.abs(up)), np.max(np.abs(x)), 1e-10)))
-
+    x = x.reshape(len(x), -1)
+    peak = float(np.max(np.abs(x)))
+    for ch in range(x.shape[1]):
+        for phase in _TP_PHASES:
+            peak = max(peak, float(np.max(np.abs(np.convolve(x[:, ch], phase.astype(np.float32), mode="same")))))
+    return float(20 * np.log10(max(peak, 1e-10)))
 
 def _trapezoids(times: np.ndarray, spans: Sequence[tuple[float, float]], attack: float, release: float) -> np.ndarray:
     """1 inside each span, linear ramps of ``attack`` before and ``release`` after, max over spans."""
@@ -269,34 +275,43 @@ def _add_narration(buf: np.ndarray, placed: Sequence[NarrationPlacement], rate: 
 
 def _limit(x: np.ndarray, ceiling: float, rate: int) -> np.ndarray:
     """Look-ahead peak limiter: the gain reaches its value before each peak (5 ms hold, 5 ms smoothing)."""
+    x = np.asarray(x, dtype=np.float32)
     peak = np.max(np.abs(x), axis=1)
-    need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-9))
+    if not len(peak) or float(peak.max()) <= ceiling:
+        return x
+    need = np.minimum(np.float32(1.0), np.float32(ceiling) / np.maximum(peak, np.float32(1e-9)))
     width = max(1, int(0.005 * rate))
     gain = uniform_filter1d(minimum_filter1d(need, 2 * width + 1, mode="nearest"), width, mode="nearest")
     return np.asarray(x * gain[:, None], dtype=np.float32)
 
 
 def _finish_pass(buf: np.ndarray, gain: float, ceiling: float, rate: int, meter: LoudnessMeter | None,
-                 out: np.ndarray | None) -> float:
+                 out: np.ndarray | None, true_peak: bool = True) -> float:
     """Apply gain + limiter chunk by chunk (with look-ahead margins); feed the meter; return the true peak."""
     margin = int(0.02 * rate)
     peak = -200.0
     for pos in range(0, len(buf), _CHUNK):
         lo, hi = max(0, pos - margin), min(len(buf), pos + _CHUNK + margin)
-        block = _limit(np.asarray(buf[lo:hi]) * gain, ceiling, rate)[pos - lo:pos - lo + min(_CHUNK, len(buf) - pos)]
+        block = _limit(np.asarray(buf[lo:hi]) * np.float32(gain), ceiling, rate)
+        block = block[pos - lo:pos - lo + min(_CHUNK, len(buf) - pos)]
         if meter is not None:
             meter.add(block)
-        peak = max(peak, true_peak_dbtp(block, rate))
+        if true_peak:
+            peak = max(peak, true_peak_dbtp(block, rate))
         if out is not None:
             out[pos:pos + len(block)] = block
     return peak
 
 
-def _measure(buf: np.ndarray, rate: int) -> float:
+def _measure(buf: np.ndarray, rate: int) -> tuple[float, float]:
+    """(integrated loudness, sample peak) of the buffer."""
     meter = LoudnessMeter(rate, 2)
+    peak = 0.0
     for pos in range(0, len(buf), _CHUNK):
-        meter.add(np.asarray(buf[pos:pos + _CHUNK]))
-    return meter.integrated()
+        block = np.asarray(buf[pos:pos + _CHUNK])
+        meter.add(block)
+        peak = max(peak, float(np.max(np.abs(block))) if len(block) else 0.0)
+    return meter.integrated(), peak
 
 
 def _write_pcm(path: Path, data: np.ndarray, rate: int) -> None:
@@ -368,15 +383,16 @@ def _normalise(buf: np.ndarray, final: np.ndarray, out_path: Path, opts: MixOpti
                progress: ProgressFn | None) -> MixResult:
     """Gain to the target, limit to the true-peak ceiling, correct the limiter's loudness loss once, write."""
     rate = opts.sample_rate
-    measured = _measure(buf, rate)
+    measured, sample_peak = _measure(buf, rate)
     if not np.isfinite(measured):  # silence: nothing to normalise
         _write_pcm(out_path, buf, rate)
         return MixResult(out_path, float("-inf"), -200.0, duration, 0.0)
     ceiling = 10 ** ((opts.true_peak_db - 0.6) / 20)  # sample-peak ceiling with room for inter-sample peaks
     gain_db = opts.target_lufs - measured
-    meter = LoudnessMeter(rate, 2)
-    _finish_pass(buf, 10 ** (gain_db / 20), ceiling, rate, meter, None)
-    gain_db += opts.target_lufs - meter.integrated()  # the limiter took some loudness off the peaks
+    if sample_peak * 10 ** (gain_db / 20) > ceiling:  # the limiter will work: learn how much loudness it takes
+        meter = LoudnessMeter(rate, 2)
+        _finish_pass(buf, 10 ** (gain_db / 20), ceiling, rate, meter, None, true_peak=False)
+        gain_db += opts.target_lufs - meter.integrated()
     if progress:
         progress(0.6)
     meter = LoudnessMeter(rate, 2)
