@@ -1,21 +1,19 @@
 """DataLoaders, made fresh for every operation (never shared by the operations of one websocket).
 
-``OperationLoaders`` is a schema extension: it opens a ContextVar scope per operation; resolvers get
-the loaders of their own operation with ``loaders(info)``. Each loader batches one service call,
-which scopes by the caller's tenant.
+The schema's per-operation extension calls ``start_operation_loaders()`` (a ContextVar scope per
+operation); resolvers get the loaders of their own operation with ``loaders(info)``. Each loader batches
+one service call, which scopes by the caller's tenant.
 
     assets = await loaders(info).assets.load(project.id)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
 from app.auth.principal import Principal
@@ -56,14 +54,12 @@ class Loaders:
         return self._stages
 
 
-class OperationLoaders(SchemaExtension):
-    """Gives each operation its own Loaders (HTTP request or websocket subscription alike)."""
+def start_operation_loaders() -> None:
+    """Give the current operation (HTTP request or websocket subscription alike) its own Loaders.
 
-    def on_operation(self) -> Iterator[None]:
-        # set (not reset-by-token): the hook's exit may run in another context copy for subscriptions.
-        _CURRENT.set(Loaders())
-        yield
-        _CURRENT.set(None)
+    A plain ``set``: every operation runs in its own task (context copy), so nothing leaks across operations.
+    """
+    _CURRENT.set(Loaders())
 
 
 def loaders(info: Info[Any, Any]) -> Loaders:

@@ -1,7 +1,8 @@
 """Abuse limits: query depth, aliases and tokens (validation rules built once), parser/validation caches,
 introspection off in production, and the request body size limit (HTTP 413).
 
-    extensions = limit_extensions(settings.graphql, production=settings.is_production)
+    rules = limit_rules(settings.graphql)           # depth + aliases, applied per operation by RecapOperation
+    extensions = cache_extensions(production=settings.is_production)
     app = BodySizeLimit(graphql_asgi_app, settings.graphql.max_query_bytes)
 """
 
@@ -11,11 +12,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from graphql import ASTValidationRule
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
-    MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
     ValidationCache,
@@ -28,17 +28,18 @@ from app.config import GraphQLSettings
 REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
 
 
-def limit_extensions(gql: GraphQLSettings, *, production: bool) -> list[Callable[[], SchemaExtension]]:
-    """Extension factories (one instance per operation, as strawberry requires) enforcing ``gql``'s limits."""
-    # Performance: the rule classes are built once, so the validation cache sees the same rules every time.
-    rules: list[Any] = [query_depth_limiter.create_validator(gql.max_depth, None, None),
-             max_aliases.create_validator(gql.max_aliases)]
-    factories: list[Callable[[], SchemaExtension]] = [
-        lambda: MaxTokensLimiter(max_token_count=gql.max_tokens),
-        lambda: ParserCache(maxsize=512),
-        lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=512),
-    ]
+def limit_rules(gql: GraphQLSettings) -> tuple[type[ASTValidationRule], ...]:
+    """Depth and alias validation rules; built once, so the validation cache sees the same rules every time."""
+    depth: Any = query_depth_limiter.create_validator(gql.max_depth, None, None)
+    aliases: Any = max_aliases.create_validator(gql.max_aliases)
+    return depth, aliases
+
+
+def cache_extensions(*, production: bool) -> list[Callable[[], SchemaExtension]]:
+    """Parser and validation caches (one instance per operation, as strawberry requires); no introspection in
+    production. The token limit and the depth/alias rules are applied by ``RecapOperation``."""
+    factories: list[Callable[[], SchemaExtension]] = [lambda: ParserCache(maxsize=512),
+                                                      lambda: ValidationCache(maxsize=512)]
     if production:
         factories.append(DisableIntrospection)
     return factories
@@ -100,4 +101,4 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-__all__: list[Any] = ["REQUEST_TOO_LARGE", "BodySizeLimit", "limit_extensions"]
+__all__: list[Any] = ["REQUEST_TOO_LARGE", "BodySizeLimit", "cache_extensions", "limit_rules"]

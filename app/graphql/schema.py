@@ -12,6 +12,7 @@ builds its own with the deployment's limits via ``build_schema(settings)``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -24,9 +25,9 @@ from strawberry.types import ExecutionContext
 
 from app.config import GraphQLSettings
 from app.errors import AppError
-from app.graphql.dataloaders import OperationLoaders
+from app.graphql.dataloaders import start_operation_loaders
 from app.graphql.errors import ALL_ERROR_TYPES
-from app.graphql.limits import limit_extensions
+from app.graphql.limits import cache_extensions, limit_rules
 from app.graphql.mutations.add_member import AddMemberMutation
 from app.graphql.mutations.change_role import ChangeRoleMutation
 from app.graphql.mutations.create_project import CreateProjectMutation
@@ -77,6 +78,23 @@ def should_mask(error: GraphQLError) -> bool:
     return True
 
 
+class RecapOperation(MaskErrors):
+    """Everything per operation in one extension (fewer hooks per request): the token limit, the depth and
+    alias rules, fresh DataLoaders, and masking of unexpected errors (``should_mask``)."""
+
+    def __init__(self, gql: GraphQLSettings, rules: tuple[Any, ...]) -> None:
+        super().__init__(should_mask_error=should_mask, error_message="Unexpected error.")
+        self._max_tokens = gql.max_tokens
+        self._rules = rules
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self._max_tokens
+        context.validation_rules = (*context.validation_rules, *self._rules)
+        start_operation_loaders()
+        yield from super().on_operation()
+
+
 class RecapSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Strawberry logs every error at ERROR; ours are expected or already reported by ``should_mask``."""
@@ -85,12 +103,9 @@ class RecapSchema(strawberry.Schema):
 
 def build_schema(gql: GraphQLSettings | None = None, *, production: bool = False) -> RecapSchema:
     """A schema enforcing ``gql``'s limits (introspection disabled when ``production``)."""
-    gql = gql or GraphQLSettings()
-    extensions: list[Any] = [
-        *limit_extensions(gql, production=production),
-        OperationLoaders,
-        lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error."),
-    ]
+    limits = gql or GraphQLSettings()
+    rules = limit_rules(limits)
+    extensions: list[Any] = [*cache_extensions(production=production), lambda: RecapOperation(limits, rules)]
     return RecapSchema(query=Query, mutation=Mutation, subscription=Subscription, types=list(ALL_ERROR_TYPES),
                        extensions=extensions, config=StrawberryConfig(scalar_map=SCALAR_MAP))
 
