@@ -2,14 +2,14 @@
 
 - a RUNNING stage whose lease expired (worker killed) goes back to the queue, up to
   ``max_attempts``; after that the job fails with ``STAGE_ATTEMPTS_EXHAUSTED``;
-- a QUEUED stage older than ``requeue_after`` seconds is enqueued again (Redis restarted
-  and lost its queue); ARQ's job id dedupes a message that still exists.
+- every QUEUED stage of an active job is enqueued again under its deterministic id
+  ``{job}:{stage}:{attempt}``: ARQ refuses the duplicate while the message still exists,
+  so only a message that was lost (Redis restarted without persistence) is queued anew.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from app.db import system_tx
@@ -20,7 +20,7 @@ from runners.state import now
 log = logging.getLogger(__name__)
 
 
-async def reconcile(ctx: dict[str, Any], *, requeue_after: float = 20.0) -> dict[str, int]:
+async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
     settings = ctx["settings"]
     counts = {"requeued": 0, "failed": 0, "nudged": 0}
     async with system_tx() as conn:
@@ -41,12 +41,11 @@ async def reconcile(ctx: dict[str, Any], *, requeue_after: float = 20.0) -> dict
                 counts["requeued"] += 1
             run.lease_expires_at = None
             await run.save(using_db=conn)
-        stale = now() - timedelta(seconds=requeue_after)
         queued = await StageRun.filter(state=StageState.QUEUED).using_db(conn)
         active = {j.id for j in await Job.filter(id__in=[r.job_id for r in queued],  # type: ignore[attr-defined]
                                                   state__in=[JobState.RUNNING, JobState.QUEUED]).using_db(conn)}
     for run in queued:
-        if run.job_id in active and (run.started_at is None or run.started_at < stale or run.attempt > 0):  # type: ignore[attr-defined]
+        if run.job_id in active:  # type: ignore[attr-defined]
             await enqueue_stage(run.job_id, run.stage, attempt=run.attempt + 1, settings=settings)  # type: ignore[attr-defined]
             counts["nudged"] += 1
     if counts["requeued"] or counts["failed"]:

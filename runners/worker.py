@@ -55,7 +55,9 @@ async def reconcile_cron(ctx: dict[str, Any]) -> None:
 def _functions() -> list[Any]:
     from arq.worker import func
 
-    return [func(run_stage, name=STAGE_FUNCTION, max_tries=1000)]
+    # keep_result=0: a finished message leaves no result key, so the same (job, stage, attempt) id can be
+    # queued again later (a retry); while queued or running, the id dedupes.
+    return [func(run_stage, name=STAGE_FUNCTION, max_tries=1000, keep_result=0)]
 
 
 class CpuWorker:

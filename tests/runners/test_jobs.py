@@ -144,25 +144,28 @@ async def test_cancel_reaches_running_media_work_quickly(settings: Settings, sam
     project = await project_with_assets(principal, [sample_film.movie], sample_film.script)
     job = await render.start_render(principal, project.id, render.RenderOptions(profile="720p"), settings)
     worker = asyncio.create_task(run_worker())
-    # wait until the script stage (TTS, several seconds of media work) runs
-    for _ in range(600):
+    # wait until the assemble stage (a 720p re-encode: many seconds of media work) runs
+    for _ in range(4000):
         runs = await stage_map(job.id)
-        if runs[Stage.SCRIPT].state is StageState.RUNNING:
+        if runs[Stage.ASSEMBLE].state is StageState.RUNNING:
             break
         await asyncio.sleep(0.05)
     else:
-        pytest.fail("the script stage never started")
+        pytest.fail("the assemble stage never started")
     await asyncio.sleep(0.5)
     t0 = time.monotonic()
     await render.cancel_job(principal, job.id)
-    while (await stage_map(job.id))[Stage.SCRIPT].finished_at is None:
+    while (await stage_map(job.id))[Stage.ASSEMBLE].finished_at is None:
         await asyncio.sleep(0.05)
         assert time.monotonic() - t0 < 5
     stopped = time.monotonic() - t0
     await asyncio.wait_for(worker, 60)
     assert stopped < 2.0, f"cancel took {stopped:.2f} s"
     runs = await stage_map(job.id)
-    assert runs[Stage.SCRIPT].state is StageState.CANCELLED and runs[Stage.SCRIPT].artifact_id is None  # type: ignore[attr-defined]
+    assert runs[Stage.ASSEMBLE].state is StageState.CANCELLED
+    assert runs[Stage.ASSEMBLE].artifact_id is None  # type: ignore[attr-defined]
+    async with system_tx():
+        assert not await Artifact.filter(tenant_id=principal.tenant_id, stage=Stage.ASSEMBLE).exists()
     assert (await job_row(job.id)).state is JobState.CANCELLED
 
 
