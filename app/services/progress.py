@@ -44,7 +44,7 @@ async def job_events(principal: Principal, job_id: UUID, redis_url: str
     await snapshot(principal, job_id)  # authorise before listening
     async with get_hub(redis_url).listen(job_channel(job_id)) as queue:
         event, stages = await snapshot(principal, job_id)
-        last = event.seq
+        floor, seen = event.seq, set[int]()
         yield event, stages
         if event.state in TERMINAL:
             return
@@ -52,14 +52,17 @@ async def job_events(principal: Principal, job_id: UUID, redis_url: str
             incoming = await queue.get()
             if incoming.kind == RESYNC:
                 event, stages = await snapshot(principal, job_id)
-                last = max(last, event.seq)
                 yield event, stages
                 if event.state in TERMINAL:
                     return
                 continue
-            if incoming.seq <= last:
+            # Two emitters may publish seq n+1 before n: drop only what was already delivered.
+            if incoming.seq <= floor or incoming.seq in seen:
                 continue
-            last = incoming.seq
+            seen.add(incoming.seq)
+            while floor + 1 in seen:
+                floor += 1
+                seen.discard(floor)
             yield incoming, None
             if incoming.kind in ("job", "snapshot") and incoming.state in TERMINAL:
                 return
@@ -76,14 +79,18 @@ async def project_events(principal: Principal, project_id: UUID, redis_url: str
         async with tenant_tx(principal.tenant_id):
             active = await Job.filter(project_id=project_id, state__in=list(ACTIVE_JOB_STATES)).values_list(
                 "id", flat=True)
-        last: dict[str, int] = {}
+        floor: dict[str, int] = {}
         for job_id in active:
             event, stages = await snapshot(principal, job_id)  # type: ignore[arg-type]
-            last[event.job_id] = event.seq
+            floor[event.job_id] = event.seq
             yield event, stages
+        delivered: set[tuple[str, int]] = set()
         while True:
             incoming = await queue.get()
-            if incoming.kind == RESYNC or incoming.seq <= last.get(incoming.job_id, 0):
+            key = (incoming.job_id, incoming.seq)
+            if incoming.kind == RESYNC or incoming.seq <= floor.get(incoming.job_id, 0) or key in delivered:
                 continue
-            last[incoming.job_id] = incoming.seq
+            delivered.add(key)
+            if len(delivered) > 10_000:
+                delivered.clear()
             yield incoming, None
