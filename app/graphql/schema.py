@@ -37,6 +37,7 @@ from app.graphql.mutations.login import LoginMutation
 from app.graphql.mutations.logout import LogoutMutation
 from app.graphql.mutations.refresh_token import RefreshTokenMutation
 from app.graphql.mutations.register import RegisterMutation
+from app.graphql.mutations.render import RenderMutation
 from app.graphql.mutations.remove_member import RemoveMemberMutation
 from app.graphql.mutations.set_quota_policy import SetQuotaPolicyMutation
 from app.graphql.mutations.switch_tenant import SwitchTenantMutation
@@ -45,18 +46,21 @@ from app.graphql.queries.auth import AuthQuery
 from app.graphql.queries.jobs import JobQuery
 from app.graphql.queries.projects import ProjectQuery
 from app.graphql.queries.quota import QuotaQuery
+from app.graphql.queries.render import RenderQuery
 from app.graphql.queries.tenants import TenantQuery
+from app.graphql.subscriptions.jobs import JobSubscription
 from app.graphql.types.scalars import SCALAR_MAP
 
 logger = logging.getLogger("recap.graphql")
 
-QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery)
+QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery, RenderQuery)
 MUTATIONS: tuple[type, ...] = (
     RegisterMutation, LoginMutation, RefreshTokenMutation, LogoutMutation, SwitchTenantMutation,
     CreateTenantMutation, AddMemberMutation, ChangeRoleMutation, RemoveMemberMutation,
     CreateProjectMutation, UpdateProjectMutation, DeleteProjectMutation, SetQuotaPolicyMutation,
+    RenderMutation,
 )
-SUBSCRIPTIONS: tuple[type, ...] = ()
+SUBSCRIPTIONS: tuple[type, ...] = (JobSubscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
