@@ -45,7 +45,7 @@ async def test_create_update_delete(gql: Gql, make_org: Any) -> None:
 async def test_keyset_pages_cover_everything_once_newest_first(gql: Gql, tenant_factory: Any,
                                                                user_factory: Any) -> None:
     tenant = await tenant_factory()
-    user, token = await user_factory(tenant, Role.VIEWER)
+    _, token = await user_factory(tenant, Role.VIEWER)
     async with system_tx():
         for index in range(45):
             await Project.create(tenant_id=tenant.id, name=f"P{index:02d}" + (" finale" if index % 10 == 0 else ""))
