@@ -23,8 +23,8 @@ from media.tts import Narration
 from media.types import JSON, Word
 
 __all__ = [
-    "CaptionOptions", "Cue", "ascii_fold", "build_cues", "clean_text", "cue_at", "draw_caption", "timeline_words",
-    "to_srt", "to_vtt", "wrap", "write_captions", "write_text_atomic",
+    "CaptionOptions", "Cue", "ascii_fold", "build_cues", "clean_text", "cue_at", "draw_caption", "drawable",
+    "timeline_words", "to_srt", "to_vtt", "wrap", "write_captions", "write_text_atomic",
 ]
 
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
@@ -211,9 +211,16 @@ def cue_at(cues: Sequence[Cue], t: float) -> Cue | None:
 
 
 def ascii_fold(line: str) -> str:
-    """OpenCV's Hershey fonts draw ASCII only: fold accents, replace the rest with '?'."""
+    """Fold accents (é -> e) and replace other non-ASCII characters with '?'."""
     folded = unicodedata.normalize("NFKD", line)
     return "".join(c if c.isascii() else ("" if unicodedata.combining(c) else "?") for c in folded)
+
+
+def drawable(line: str) -> str:
+    """Text OpenCV can draw: OpenCV 5's built-in fonts cover Unicode (emoji become '?'); older ones ASCII only."""
+    import cv2
+
+    return line if int(cv2.__version__.split(".")[0]) >= 5 else ascii_fold(line)
 
 
 def draw_caption(frame: np.ndarray, cue: Cue | None) -> np.ndarray:
@@ -226,7 +233,7 @@ def draw_caption(frame: np.ndarray, cue: Cue | None) -> np.ndarray:
     scale = max(0.4, h / 720 * 1.1)
     thick = max(1, round(scale * 2))
     font = cv2.FONT_HERSHEY_SIMPLEX
-    lines = [ascii_fold(x) for x in cue.lines]
+    lines = [drawable(x) for x in cue.lines]
     sizes = [cv2.getTextSize(x, font, scale, thick)[0] for x in lines]
     line_h = int(max(s[1] for s in sizes) * 1.6) + 4
     y = h - int(h * 0.06) - line_h * (len(lines) - 1)

@@ -293,11 +293,12 @@ def render(sources: Sequence[Path], script_text: str, out: Path, options: Render
             raise CancelledError("render cancelled")
         cues = program_cues(edl, narrations)
         finished = finish_program(work / "program.mp4", mixed.path, out, cues, options, progress, cancel)
+        # from the program, not the final video: no title card, no burned-in captions
+        times = [edl.duration * (i + 0.5) / 12 for i in range(12)]
+        thumb = pick_thumbnail(work / "program.mp4", out.parent / "thumbnail.jpg", times=times).path
     files, notes = write_side_files(out.parent, script=script, edl=edl, alignment=alignment, cues=cues,
                                     finished=finished, title=options.title)
-    span = (finished.program_offset, finished.program_offset + edl.duration)
-    times = [span[0] + (span[1] - span[0]) * (i + 0.5) / 12 for i in range(12)]
-    files["thumbnail.jpg"] = pick_thumbnail(out, out.parent / "thumbnail.jpg", times=times).path
+    files["thumbnail.jpg"] = thumb
     progress("finish", 1.0)
     return RenderResult(out, finished.duration, files, mixed.integrated_lufs, mixed.true_peak_dbtp,
                         str(getattr(assembled, "mode", "")), tuple(notes))

@@ -4,7 +4,7 @@
     write_title_clip("Sintel: the recap", Path("intro.mp4"), size=(1280, 720), fps=24.0)
     first = next(iter(frames))   # BGR uint8, 720 x 1280 x 3
 
-OpenCV's Hershey font draws ASCII: accents are folded (é -> e), other characters become '?'.
+OpenCV 5 draws Unicode text with its built-in fonts (emoji become '?'); with OpenCV 4 text is folded to ASCII.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import av
 import cv2
 import numpy as np
 
-from media.captions import ascii_fold, clean_text, wrap
+from media.captions import clean_text, drawable, wrap
 from media.errors import EncodeError, OutputError
 
 __all__ = ["render_title", "title_frames", "write_title_clip"]
@@ -37,7 +37,7 @@ def _background(size: tuple[int, int]) -> np.ndarray:
 def render_title(title: str, size: tuple[int, int], subtitle: str | None = None) -> np.ndarray:
     """One still title card (BGR): the title wrapped to at most 3 lines, scaled to fit, centred."""
     w, h = size
-    text = ascii_fold(clean_text(title))[:MAX_TITLE] or "Recap"
+    text = drawable(clean_text(title))[:MAX_TITLE] or "Recap"
     lines = list(wrap(text.split(), 28, 3) or (text[:28],))
     font = cv2.FONT_HERSHEY_DUPLEX
     widest = max(cv2.getTextSize(line, font, 1.0, 2)[0][0] for line in lines)
@@ -51,7 +51,7 @@ def render_title(title: str, size: tuple[int, int], subtitle: str | None = None)
         cv2.putText(img, line, ((w - tw) // 2, y), font, scale, (240, 240, 240), thick, cv2.LINE_AA)
         y += line_h
     if subtitle:
-        sub = ascii_fold(clean_text(subtitle))[:80]
+        sub = drawable(clean_text(subtitle))[:80]
         s_scale = scale * 0.45
         tw = cv2.getTextSize(sub, cv2.FONT_HERSHEY_SIMPLEX, s_scale, 1)[0][0]
         cv2.putText(img, sub, ((w - tw) // 2, min(h - 10, y + line_h // 3)), cv2.FONT_HERSHEY_SIMPLEX, s_scale,
