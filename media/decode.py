@@ -36,6 +36,7 @@ __all__ = ["DecodeOptions", "DecodeResult", "FrameConsumer", "decode_frames"]
 _PIXEL_FORMATS = ("bgr24", "rgb24", "gray")
 _INTERPOLATIONS = ("FAST_BILINEAR", "BILINEAR", "BICUBIC", "AREA", "POINT")
 _CANCEL_EVERY = 8
+_SKIP_LOOP_FILTER_CODECS = frozenset({"h264"})
 _STOP = None
 
 
@@ -54,7 +55,10 @@ class DecodeOptions:
     ``width``: analysis width in pixels (height keeps the aspect ratio, rounded to even);
     ``pixel_format``: bgr24 (what PySceneDetect's detectors expect), rgb24 or gray;
     ``threads``: decoder threads, 0 for automatic; ``queue_size``: frames buffered
-    between the decoder and the consumers (0 runs consumers on the decoding thread).
+    between the decoder and the consumers (0 runs consumers on the decoding thread);
+    ``skip_loop_filter``: skip H.264's deblocking filter, about a fifth of the decoding
+    work; off by default because the small reference drift moves borderline cuts
+    (about one cut in ten on the real clips moved by a frame, appeared or vanished).
     """
 
     width: int = 256
@@ -62,6 +66,7 @@ class DecodeOptions:
     interpolation: str = "FAST_BILINEAR"
     threads: int = 0
     queue_size: int = 16
+    skip_loop_filter: bool = False
 
     def __post_init__(self) -> None:
         if not 16 <= self.width <= 4096:
@@ -119,6 +124,10 @@ def decode_frames(path: str | os.PathLike[str], consumers: Sequence[FrameConsume
         stream.thread_type = "AUTO"
         if opts.threads:
             stream.thread_count = opts.threads
+        if opts.skip_loop_filter and stream.codec_context.name in _SKIP_LOOP_FILTER_CODECS:
+            # Deblocking only smooths block edges that the downscale averages away; measured drift on
+            # H.264: 0.1 grey level on average (on HEVC, with SAO, 3.5: never used there).
+            stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
         pump = _Pump(consumers, opts.queue_size)
         try:
             result = _run(container, stream, pump, opts, progress, cancel)

@@ -25,16 +25,9 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from scenedetect import (
-    AdaptiveDetector,
-    ContentDetector,
-    FrameTimecode,
-    HashDetector,
-    HistogramDetector,
-    SceneDetector,
-    ThresholdDetector,
-)
+from scenedetect import FrameTimecode, HashDetector, HistogramDetector, SceneDetector, ThresholdDetector
 
+from media._video_detectors import FastAdaptiveDetector, FastContentDetector
 from media.decode import DecodeOptions, decode_frames
 from media.probe import probe
 from media.types import CancelFn, ProgressFn, Shot
@@ -90,10 +83,10 @@ class ShotOptions:
         t = DETECTORS[self.detector] if self.threshold is None else self.threshold
         main: SceneDetector
         if self.detector == "adaptive":
-            main = AdaptiveDetector(adaptive_threshold=t, min_scene_len=n, min_content_val=self.min_content_val,
+            main = FastAdaptiveDetector(adaptive_threshold=t, min_scene_len=n, min_content_val=self.min_content_val,
                                     luma_only=self.luma_only)
         elif self.detector == "content":
-            main = ContentDetector(threshold=t, min_scene_len=n, luma_only=self.luma_only)
+            main = FastContentDetector(threshold=t, min_scene_len=n, luma_only=self.luma_only)
         elif self.detector == "threshold":
             main = ThresholdDetector(threshold=t, min_scene_len=n)
         elif self.detector == "histogram":

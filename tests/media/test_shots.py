@@ -6,6 +6,7 @@ import csv
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import scenedetect
@@ -156,3 +157,32 @@ def test_consumer_needs_finish() -> None:
 def test_options_are_validated(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         ShotOptions(**kwargs)  # type: ignore[arg-type]
+
+
+def test_fast_detectors_score_exactly_like_upstream(shared_media: Path) -> None:
+    import av
+    from scenedetect import FrameTimecode
+
+    from media._video_detectors import FastAdaptiveDetector, FastContentDetector
+
+    pairs: list[tuple[Any, Any]] = [(FastAdaptiveDetector(), scenedetect.AdaptiveDetector()),
+             (FastContentDetector(luma_only=True), scenedetect.ContentDetector(luma_only=True))]
+    with av.open(str(shared_media / "sintel_trailer_480x204.mp4")) as c:
+        for n, frame in enumerate(c.decode(video=0)):
+            if n >= 400:
+                break
+            img = frame.to_ndarray(width=256, height=108, format="bgr24")
+            tc = FrameTimecode(n, fps=24.0)
+            for fast, upstream in pairs:
+                assert [x.frame_num for x in fast.process_frame(tc, img)] == \
+                    [x.frame_num for x in upstream.process_frame(tc, img)]
+                assert fast._frame_score == pytest.approx(upstream._frame_score, abs=1e-9)
+
+
+def test_skipping_the_loop_filter_keeps_hard_cuts(clips: dict[str, Path]) -> None:
+    from media.decode import DecodeOptions
+
+    scenes, _, _ = LAYOUTS["moving-30fps"]
+    shots = detect_shots(clips["moving-30fps"], ShotOptions(min_shot_length=0.3),
+                         decode=DecodeOptions(skip_loop_filter=True))
+    assert [s.start_frame for s in shots[1:]] == _expected_cuts(scenes)
