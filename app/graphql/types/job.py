@@ -36,6 +36,13 @@ class StageRun:
                    cached=run.cached, started_at=run.started_at, finished_at=run.finished_at)
 
 
+@strawberry.type(description="A delivered file: a signed link that expires (Range requests supported).")
+class Download:
+    name: str
+    size: int
+    url: str
+
+
 @strawberry.type
 class Job:
     id: strawberry.ID
@@ -59,6 +66,20 @@ class Job:
 
         runs = await loaders(info).stages.load(UUID(str(self.id)))
         return [StageRun.from_model(run) for run in runs]
+
+    @strawberry.field(description="Signed, expiring links to the delivered files (empty until delivered).")
+    def downloads(self, info: Info[RecapContext, Any], expires_in: int = 3600) -> list[Download]:
+        from uuid import UUID
+
+        from app.downloads import MAX_TTL_S, sign_download
+
+        principal = info.context.principal()
+        ttl = max(60, min(expires_in, MAX_TTL_S))
+        outputs = self.outputs if isinstance(self.outputs, dict) else {}
+        return [Download(name=name, size=int(item.get("size", 0)), url=sign_download(
+                    info.context.settings, tenant_id=principal.tenant_id, owner=("job", UUID(str(self.id))),
+                    key=str(item["key"]), filename=name, expires_in=ttl))
+                for name, item in sorted(outputs.items()) if isinstance(item, dict) and "key" in item]
 
     @classmethod
     def from_model(cls, job: models.Job) -> Job:
