@@ -124,8 +124,9 @@ async def _main(settings: Settings, sources: list[Path], script: Path | None, ou
         sources, script = _sample(settings)
     assert script is not None
     port = port or _free_port()
-    server, server_task, worker, worker_task = await _serve(settings, port)
     url = f"http://127.0.0.1:{port}"
+    settings = settings.model_copy(update={"public_url": url})
+    server, server_task, worker, worker_task = await _serve(settings, port)
     console.print(f"API at [bold]{url}/graphql[/bold] (GraphiQL in development); worker running in-process")
     try:
         async with RecapClient(url, timeout=300) as api:
