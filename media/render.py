@@ -25,12 +25,12 @@ from media.audio import MixOptions, MixResult, NarrationPlacement, mix
 from media.captions import CaptionOptions, Cue, build_cues, timeline_words, write_captions, write_text_atomic
 from media.chapters import build_chapters, write_chapters
 from media.edl import EditList, EdlOptions, NarrationSpan, SourceInfo, build_edl
-from media.errors import CancelledError, InputError, OutputError
+from media.errors import CancelledError, OutputError
 from media.export import ExportError, edl_to_timeline, export_timeline
 from media.finish import FinishOptions, FinishResult, finish, shift_cues
 from media.thumbnails import pick_thumbnail
 from media.tts import BeatNarration, Narrator, TranscriberLike, narrate_script, split_recorded_narration
-from media.types import JSON, Alignment, Beat, Chapter, Script, Transcript
+from media.types import JSON, Alignment, Script, Transcript
 
 __all__ = [
     "RenderOptions", "RenderResult", "SourceAnalysis", "StageProgress", "align_sources", "analyse_sources",
@@ -132,28 +132,10 @@ def analyse_sources(paths: Sequence[Path], transcriber: Any, progress: StageProg
 
 
 def parse_script_text(text: str, words_per_minute: float = 160.0) -> Script:
-    """The script via ``media.script.parse_script``; a minimal paragraph parser while that module is absent."""
-    try:
-        from media.script import parse_script
-    except ImportError:
-        return _paragraphs(text)
-    result: Script = parse_script(text, words_per_minute=words_per_minute)
-    return result
+    """The script (``media.script.parse_script``: text, Markdown, SRT or WebVTT)."""
+    from media.script import parse_script
 
-
-def _paragraphs(text: str) -> Script:
-    beats: list[Beat] = []
-    chapters: list[Chapter] = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        lines = [x.strip() for x in block.strip().split("\n") if x.strip()]
-        body = [x for x in lines if not x.startswith("#")]
-        for heading in (x for x in lines if x.startswith("#")):
-            chapters.append(Chapter(len(chapters), heading.lstrip("#").strip(), len(beats)))
-        if body:
-            beats.append(Beat(len(beats), " ".join(body), chapters[-1].index if chapters else None))
-    if not beats:
-        raise InputError("the script has no paragraphs", code="SCRIPT_EMPTY")
-    return Script(None, tuple(c for c in chapters if c.first_beat < len(beats)), tuple(beats))
+    return parse_script(text, words_per_minute=words_per_minute)
 
 
 def narrate(script: Script, work: Path, *, narrator: Narrator | None = None, recorded: Path | None = None,

@@ -10,8 +10,6 @@ The default engine is piper-tts (GPL-3.0, in the ``tts`` extra, imported lazily)
 
 from __future__ import annotations
 
-import difflib
-import re
 import unicodedata
 import wave
 from collections.abc import Sequence
@@ -256,36 +254,16 @@ def narrate_script(script: Script, out_dir: Path, narrator: Narrator, *, progres
     return out
 
 
-def _norm(word: str) -> str:
-    return re.sub(r"[^\w]", "", word.lower())
-
-
-def _beat_word_spans(script: Script, words: Sequence[Word]) -> list[tuple[int, int]]:
-    """For each beat, the [first, last) transcript word indices it covers (difflib alignment of the words)."""
-    script_words = [(b, k, _norm(t)) for b, beat in enumerate(script.beats) for k, t in enumerate(_tokens(beat.text))]
-    matcher = difflib.SequenceMatcher(a=[w for _, _, w in script_words], b=[_norm(w.text) for w in words],
-                                      autojunk=False)
-    first: dict[int, int] = {}
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            beat, pos, _ = script_words[block.a + k]
-            first.setdefault(beat, max(0, block.b + k - pos))  # unheard leading words still belong to the beat
-    starts: list[int] = []
-    for b in range(len(script.beats)):
-        prev = starts[-1] if starts else 0
-        starts.append(max(prev, first.get(b, prev if b else 0)))
-    starts[0] = 0
-    return [(s, starts[i + 1] if i + 1 < len(starts) else len(words)) for i, s in enumerate(starts)]
-
-
 def split_recorded_narration(audio_path: Path, script: Script, transcriber: TranscriberLike,
                              out_dir: Path) -> list[BeatNarration]:
-    """Transcribe a recorded narration, align its words to the script's beats and cut one wav per beat.
+    """Transcribe a recorded narration, time its beats (``media.script.time_beats_from_narration``) and cut one
+    wav per beat, each with the words spoken inside it.
 
     Raises:
         InputError: NARRATION_EMPTY when the recording has no words.
     """
     from media.audio import load_audio
+    from media.script import time_beats_from_narration
 
     transcript = transcriber.transcribe(audio_path)
     words = transcript.words
@@ -293,25 +271,16 @@ def split_recorded_narration(audio_path: Path, script: Script, transcriber: Tran
         raise InputError("the narration recording has no recognisable words", code="NARRATION_EMPTY")
     samples, rate = load_audio(audio_path, rate=24000, channels=1)
     mono = samples[:, 0]
-    total = len(mono) / rate
-    spans = _beat_word_spans(script, words)
+    _, spans = time_beats_from_narration(script, transcript)
     out: list[BeatNarration] = []
-    cuts = [0.0] + [_gap_middle(words, a, total) for a, _ in spans[1:]] + [total]
-    for i, (beat, (a, b)) in enumerate(zip(script.beats, spans, strict=True)):
-        start, end = cuts[i], max(cuts[i], cuts[i + 1])
-        piece = mono[int(start * rate):int(end * rate)]
+    for beat, span in zip(script.beats, spans, strict=True):
+        piece = mono[int(span.start * rate):int(span.end * rate)]
         path = out_dir / f"beat_{beat.index:03d}.wav"
         write_wav(path, piece if len(piece) else np.zeros(1, np.float32), rate)
         length = max(len(piece), 1) / rate
-        out.append(BeatNarration(beat.index, Narration(path, length, _rebase(words[a:b], start, length))))
+        inside = [w for w in words if span.start <= (w.start + w.end) / 2 < span.end]
+        out.append(BeatNarration(beat.index, Narration(path, length, _rebase(inside, span.start, length))))
     return out
-
-
-def _gap_middle(words: Sequence[Word], index: int, total: float) -> float:
-    """The middle of the pause before word ``index`` (a cut point between two beats)."""
-    if not 0 < index < len(words):
-        return total if index >= len(words) else 0.0
-    return (float(words[index - 1].end) + float(words[index].start)) / 2
 
 
 def _rebase(words: Sequence[Word], start: float, length: float) -> tuple[Word, ...]:
