@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -59,6 +61,7 @@ def embedded_postgres(pgdata: Path, database: str = EMBEDDED_DATABASE) -> Iterat
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(pgdata)
     server = get_server(pgdata, cleanup_mode="stop")
+    _start_watchdog(pgdata, POSTGRES_BIN_PATH / "pg_ctl", server.system_user)
     try:
         psql = [str(POSTGRES_BIN_PATH / "psql"), server.get_uri("postgres"), "-tAc"]
         found = subprocess.run([*psql, f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
@@ -70,6 +73,35 @@ def embedded_postgres(pgdata: Path, database: str = EMBEDDED_DATABASE) -> Iterat
         yield url
     finally:
         server.cleanup()
+
+
+# Runs detached: when the parent dies without cleaning up (SIGKILL, a killed test run), stop the
+# server unless another live process still uses it. Exits as soon as the server is stopped.
+_WATCHDOG = """
+import json, subprocess, sys, time
+from pathlib import Path
+import psutil
+parent, pgdata, pg_ctl, user = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4] or None
+def alive(pid):
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+while alive(parent) and (pgdata / "postmaster.pid").exists():
+    time.sleep(1)
+handles = pgdata / ".handle_pids.json"
+users = [p for p in (json.loads(handles.read_text()) if handles.exists() else []) if p != parent and alive(p)]
+if (pgdata / "postmaster.pid").exists() and not users:
+    subprocess.run([pg_ctl, "-D", str(pgdata), "-m", "fast", "stop"], user=user, capture_output=True)
+"""
+_watchdogs: list[subprocess.Popen[bytes]] = []
+
+
+def _start_watchdog(pgdata: Path, pg_ctl: Path, user: str | None) -> None:
+    """Stop the server even if this process is killed (pg_ctl daemonises PostgreSQL: it outlives us)."""
+    _watchdogs.append(subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(pgdata), str(pg_ctl), user or ""],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
 
 
 def _forget_dead_handles(pgdata: Path) -> None:

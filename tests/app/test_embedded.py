@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import time
 
 import asyncpg
 import pytest
@@ -48,3 +51,32 @@ def _start_stop_restart(settings: Settings) -> None:
         client = redis.Redis.from_url(redis_url_again)
         assert client.get("recap:kept") == b"world"
         client.close()
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from app.config import Settings
+from app.embedded import embedded_postgres
+with embedded_postgres(Path(sys.argv[1])):
+    print("up", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.slow
+def test_embedded_postgres_stops_when_its_process_is_killed() -> None:
+    """pg_ctl daemonises PostgreSQL; the watchdog stops it after a SIGKILL of the process that started it."""
+    with embedded_data_dir() as data_dir:
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(data_dir / "pg")], stdout=subprocess.PIPE)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == b"up\n"
+            assert (data_dir / "pg" / "postmaster.pid").exists()
+        finally:
+            holder.kill()
+            holder.wait()
+            holder.stdout.close()  # type: ignore[union-attr]
+        deadline = time.monotonic() + 15
+        while (data_dir / "pg" / "postmaster.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not (data_dir / "pg" / "postmaster.pid").exists()
