@@ -120,14 +120,26 @@ async def _load(base: str, endpoint: str, token: str, clients: int, duration: fl
     headers = {"Authorization": f"Bearer {token}"}
     latencies: list[float] = []
     errors = 0
+    samples: list[str] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
         async def once() -> bool:
+            try:
+                return await request()
+            except httpx.HTTPError as ex:
+                samples.append(repr(ex)[:200])
+                return False
+
+        async def request() -> bool:
             if endpoint == "graphql":
                 response = await http.post("/graphql", json={"query": QUERY, "variables": {"first": 20}})
-                return response.status_code == 200 and "errors" not in response.json()
-            response = await http.get("/bare", params={"first": 20})
-            return response.status_code == 200
+                ok = response.status_code == 200 and "errors" not in response.json()
+            else:
+                response = await http.get("/bare", params={"first": 20})
+                ok = response.status_code == 200
+            if not ok:
+                samples.append(f"{response.status_code} {response.text[:200]}")
+            return ok
 
         for _ in range(3):  # warm-up: connections, caches
             await asyncio.gather(*(once() for _ in range(clients)))
@@ -151,7 +163,7 @@ async def _load(base: str, endpoint: str, token: str, clients: int, duration: fl
 
     return {"endpoint": endpoint, "requests": len(ordered), "errors": errors, "seconds": round(elapsed, 2),
             "rps": round(len(ordered) / elapsed, 1), "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
-            "mean_ms": round(statistics.fmean(ordered) * 1000, 2)}
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 2), "error_samples": samples[:3]}
 
 
 def _free_port() -> int:
@@ -176,11 +188,23 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 60) -
     raise RuntimeError("uvicorn did not become ready")
 
 
-def _run_load(base: str, endpoint: str, token: str, clients: int, duration: float) -> dict[str, Any]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (Linux /proc), to report server CPU per request."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _run_load(base: str, endpoint: str, token: str, clients: int, duration: float, pid: int) -> dict[str, Any]:
+    before = _cpu_seconds(pid)
     out = subprocess.run([sys.executable, __file__, "--load", base, "--endpoint", endpoint, "--token", token,
                           "--clients", str(clients), "--duration", str(duration)],
-                         check=True, capture_output=True, text=True)
+                         check=False, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"load process failed:\n{out.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    # Contention-independent: server CPU per request (includes the warm-up requests, 3 x clients).
+    served = result["requests"] + 3 * clients
+    result["server_cpu_ms_per_request"] = round((_cpu_seconds(pid) - before) * 1000 / served, 3)
     return result
 
 
@@ -230,13 +254,15 @@ def _serve_and_measure(db_url: str, redis_url: str, token: str, clients: int, du
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, proc)
-        graphql = _run_load(base, "graphql", token, clients, duration)
-        bare = _run_load(base, "bare", token, clients, duration)
+        graphql = _run_load(base, "graphql", token, clients, duration, proc.pid)
+        bare = _run_load(base, "bare", token, clients, duration, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     return {"benchmark": "api", "projects": PROJECTS, "clients": clients, "duration_s": duration,
+            "load_average_1min": round(os.getloadavg()[0], 2), "cpu_count": os.cpu_count(),
             "graphql": graphql, "bare": bare, "ratio_rps": round(graphql["rps"] / bare["rps"], 3),
+            "ratio_server_cpu": round(bare["server_cpu_ms_per_request"] / graphql["server_cpu_ms_per_request"], 3),
             "aims": {"ratio_rps": ">= 0.5", "graphql_p99_ms": "< 100"}}
 
 

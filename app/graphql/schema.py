@@ -37,8 +37,8 @@ from app.graphql.mutations.login import LoginMutation
 from app.graphql.mutations.logout import LogoutMutation
 from app.graphql.mutations.refresh_token import RefreshTokenMutation
 from app.graphql.mutations.register import RegisterMutation
-from app.graphql.mutations.render import RenderMutation
 from app.graphql.mutations.remove_member import RemoveMemberMutation
+from app.graphql.mutations.render import RenderMutation
 from app.graphql.mutations.set_quota_policy import SetQuotaPolicyMutation
 from app.graphql.mutations.switch_tenant import SwitchTenantMutation
 from app.graphql.mutations.update_project import UpdateProjectMutation

@@ -12,7 +12,7 @@ from uuid import UUID
 from app.auth.principal import Principal
 from app.db import tenant_tx
 from app.errors import NotFoundError
-from app.models import Job, Project, StageRun
+from app.models import Job, Project, Stage, StageRun
 from app.services.paging import Page, Position, keyset_page
 
 
@@ -36,8 +36,6 @@ async def list_jobs(principal: Principal, project_id: UUID, *, first: int, after
 
 async def stages_by_job(principal: Principal, job_ids: list[UUID]) -> dict[UUID, list[StageRun]]:
     """Stage runs of each job in pipeline order (one query for all; for the DataLoader)."""
-    from app.models.enums import Stage
-
     order = {stage: index for index, stage in enumerate(Stage)}
     result: dict[UUID, list[StageRun]] = {jid: [] for jid in job_ids}
     async with tenant_tx(principal.tenant_id) as conn:
