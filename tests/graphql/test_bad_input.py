@@ -182,3 +182,28 @@ def test_websocket_auth_in_connection_init(settings: Settings, user_factory: Any
     with client.websocket_connect("/", subprotocols=["graphql-ws"]) as ws, pytest.raises(WebSocketDisconnect) as info:
         ws.receive_json()
     assert info.value.code in (4406, 1000, 1006)
+
+
+def test_websocket_token_is_checked_again_at_subscribe(settings: Settings) -> None:
+    """A token valid at connection_init but expired by the time of ``subscribe`` cannot subscribe."""
+    import time
+
+    from app.auth.tokens import issue_access_token
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from starlette.testclient import TestClient
+    # exp is 4 s in the past; the 5 s leeway keeps it valid for about one more second.
+    token = issue_access_token(uuid.uuid4(), uuid.uuid4(), Role.VIEWER, settings=settings.auth, ttl_seconds=-4)
+    client = TestClient(make_graphql_app(settings))
+    with client.websocket_connect("/", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        time.sleep(2.0)
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {
+            "query": f'subscription {{ jobProgress(jobId: "{uuid.uuid4()}") {{ __typename }} }}'}})
+        message = ws.receive_json()
+        assert message["type"] in ("error", "next"), message
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert "expired" in errors[0]["message"]
