@@ -204,3 +204,45 @@ async def test_create_tenant_returns_owner_session_for_it(gql: Gql) -> None:
     assert payload(members, "tenant")["members"] == [{"role": "OWNER"}]
     me = payload(await gql(ME, token=session["accessToken"]), "me")
     assert len(me["memberships"]) == 2
+
+
+async def test_throttle_window_slides(redis_client: Any) -> None:
+    """Failures older than the window stop counting (real Redis, a 1 s window)."""
+    import asyncio
+
+    from app.auth.throttle import LoginThrottle
+    from app.errors import RateLimitedError
+
+    throttle = LoginThrottle(redis_client, AuthSettings(login_max_attempts=2, login_window_seconds=1))
+    email = new_email()
+    await throttle.check(email, "10.0.0.9")
+    await throttle.record_failure(email, "10.0.0.9")
+    await throttle.record_failure(email, "10.0.0.9")
+    with pytest.raises(RateLimitedError) as limited:
+        await throttle.check(email, "10.0.0.9")
+    assert limited.value.retry_after == 1
+    await asyncio.sleep(1.2)
+    await throttle.check(email, "10.0.0.9")  # the window moved on
+    await throttle.record_failure(email, None)
+    await throttle.reset(email)
+    await throttle.check(email, None)
+
+
+async def test_principal_from_request_for_plain_http_routes(settings: Settings, tenant_factory: Any,
+                                                            user_factory: Any) -> None:
+    from starlette.requests import Request
+
+    from app.auth.http import principal_from_request
+    from app.errors import AuthError
+
+    tenant = await tenant_factory()
+    user, token = await user_factory(tenant, Role.EDITOR)
+
+    def request(headers: list[tuple[bytes, bytes]]) -> Request:
+        return Request({"type": "http", "method": "GET", "path": "/files", "headers": headers, "query_string": b""})
+
+    principal = await principal_from_request(request([(b"authorization", f"Bearer {token}".encode())]))
+    assert (principal.user_id, principal.tenant_id, principal.role) == (user.id, tenant.id, Role.EDITOR)
+    for headers in ([], [(b"authorization", b"Bearer nope")], [(b"authorization", f"Basic {token}".encode())]):
+        with pytest.raises(AuthError):
+            await principal_from_request(request(headers))
