@@ -49,12 +49,11 @@ class Reencoder:
             cont.close()
         self._inputs.clear()
 
-    def add_clip(self, path: str, src_in: float, count: int, speed: float) -> None:
-        """Encode ``count`` output frames of ``path`` starting at source time ``src_in`` (from its first frame)."""
+    def add_clip(self, path: str, first: int, count: int, speed: float) -> None:
+        """Encode ``count`` output frames of ``path`` starting at its frame ``first``."""
         cont = self._input(path)
         stream = cont.streams.video[0]
         src_rate = Fraction(stream.average_rate or stream.guessed_rate or self.rate)
-        first = round(src_in * src_rate)
         wanted = [first + math.floor(j * speed * src_rate / self.rate + 1e-6) for j in range(count)]
         frames = self._decode_from(cont, stream, src_rate, first)
         current: av.VideoFrame | None = None
@@ -66,7 +65,7 @@ class Reencoder:
                     break  # source ends early: hold the last frame
                 current, cur_idx = nxt
             if current is None:
-                raise DecodeError(f"{path}: no frame at {src_in:.3f} s")
+                raise DecodeError(f"{path}: no frame at {float(first / src_rate):.3f} s")
             self._encode(current)
         if self.cancel():
             raise CancelledError("assembly cancelled")

@@ -108,6 +108,7 @@ class _VideoFacts:
     avc: AvcConfig | None
     start: float
     duration: float
+    constant_rate: bool
 
 
 def _probe(path: str) -> _VideoFacts:
@@ -125,8 +126,10 @@ def _probe(path: str) -> _VideoFacts:
             else:
                 duration = (cont.duration or 0) / av.time_base - start
             cc = vs.codec_context
+            guessed = vs.guessed_rate or rate
+            constant = abs(float(rate) - float(guessed)) <= 0.01 * float(guessed)
             return _VideoFacts(path, cc.name, cc.width, cc.height, cc.pix_fmt, Fraction(rate),
-                               AvcConfig.parse(cc.extradata), start, duration)
+                               AvcConfig.parse(cc.extradata), start, duration, constant)
     except av.error.FFmpegError as ex:
         raise DecodeError(f"cannot open source {os.path.basename(path)}: {ex}") from ex
 
@@ -145,6 +148,8 @@ def _smart_blocker(facts: list[_VideoFacts], edl: EditList, profile: OutputProfi
         reason = smart_profile_ok(f.avc, f.pix_fmt)
         if reason:
             return f"{os.path.basename(f.path)}: {reason}"
+        if not f.constant_rate:
+            return f"{os.path.basename(f.path)} has a variable frame rate"
         if (f.width, f.height, f.rate, f.pix_fmt) != (first.width, first.height, first.rate, first.pix_fmt):
             return "sources differ in size, frame rate or pixel format"
     if not profile.is_source and (profile.size_for(first.width, first.height) != (first.width, first.height)
@@ -240,12 +245,16 @@ class _Job:
         self.size = profile.size_for(first.width, first.height)
         self.counts = [self._frames_of(c) for c in edl.clips]
 
+    def _range(self, clip: EdlClip) -> tuple[int, int]:
+        """Source frames of a clip, counted at the file's real rate (the EDL's fps may be rounded)."""
+        return frame_range(clip, float(self.facts[clip.path].rate))
+
     def _frames_of(self, clip: EdlClip) -> int:
-        src = self.edl.source(clip.source)
-        a, b = frame_range(clip, src.fps)
-        if clip.speed == 1.0 and Fraction(src.fps).limit_denominator(1001) == self.rate:
+        a, b = self._range(clip)
+        rate = self.facts[clip.path].rate
+        if clip.speed == 1.0 and rate == self.rate:
             return b - a
-        return max(1, round((b - a) / src.fps / clip.speed * float(self.rate)))
+        return max(1, round((b - a) / rate / clip.speed * self.rate))
 
     def run(self, tmp: Path, fmt: str, smart: bool) -> tuple[int, int, int, int, tuple[int, int], Fraction]:
         opts = {"movflags": "+faststart"} if self.options.faststart and fmt in ("mp4", "mov") else {}
@@ -287,7 +296,7 @@ class _Job:
         s0 = round(done / self.rate * audio.rate)
         s1 = round((done + count) / self.rate * audio.rate)
         fact = self.facts[clip.path]
-        start = fact.start + frame_range(clip, self.edl.source(clip.source).fps)[0] / float(fact.rate)
+        start = fact.start + self._range(clip)[0] / float(fact.rate)
         return audio.add(clip.path, start, s1 - s0, clip.speed)
 
     def _tick(self, done: int) -> None:
@@ -314,7 +323,7 @@ class _Job:
         def video(clip: EdlClip, done: int, count: int) -> None:
             if clip.path not in sources:
                 sources[clip.path] = SmartSource(clip.path, self._edges(), keys[clip.path], self.cancel)
-            a, b = frame_range(clip, self.edl.source(clip.source).fps)
+            a, b = self._range(clip)
             c, e = sources[clip.path].cut(a, b, sink, done)
             counts[0], counts[1] = counts[0] + c, counts[1] + e
 
@@ -334,8 +343,7 @@ class _Job:
                         self.options.threads)
 
         def video(clip: EdlClip, done: int, count: int) -> None:
-            src = self.edl.source(clip.source)
-            enc.add_clip(clip.path, frame_range(clip, src.fps)[0] / src.fps, count, clip.speed)
+            enc.add_clip(clip.path, self._range(clip)[0], count, clip.speed)
 
         try:
             self._loop(out, audio, video)
