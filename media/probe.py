@@ -151,9 +151,11 @@ def _describe(container: Any, p: Path, size: int, *, require_video: bool, check_
         raise NoVideoStreamError(f"{p.name}: no video stream (audio only)")
     if any(fmt.endswith(h) or fmt == h for h in _IMAGE_HINTS):
         raise ZeroDurationError(f"{p.name}: a still image ({fmt}), not a video")
-    for s in [*vstreams[:1], *astreams[:1]]:
-        if s.codec_context is None:
-            raise UnsupportedMediaError(f"{p.name}: no decoder for stream #{s.index} ({s.type})")
+    if vstreams and vstreams[0].codec_context is None:
+        raise UnsupportedMediaError(f"{p.name}: no decoder for the video stream #{vstreams[0].index}")
+    playable = [s for s in astreams if s.codec_context is not None]
+    if astreams and not playable and not vstreams:
+        raise UnsupportedMediaError(f"{p.name}: no decoder for the audio stream #{astreams[0].index}")
     video = None
     if vstreams:
         _check_dimensions(p, vstreams[0].codec_context.width, vstreams[0].codec_context.height)
@@ -169,7 +171,8 @@ def _describe(container: Any, p: Path, size: int, *, require_video: bool, check_
     subs = tuple(SubtitleInfo.from_stream(s) for s in container.streams.subtitles)
     start = 0.0 if container.start_time is None else container.start_time / av.time_base
     return MediaInfo(path=str(p), format_name=fmt, size_bytes=size, duration=duration, start_time=start,
-                     bit_rate=container.bit_rate or None, video=video, audio=audios[0] if audios else None,
+                     bit_rate=container.bit_rate or None, video=video,
+                     audio=next((a for a in audios if a.codec is not None), None),
                      audio_streams=audios, subtitles=subs)
 
 

@@ -196,3 +196,19 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_audio_only_generated(tmp_path: Path) -> None:
     info = probe(make_audio(tmp_path / "tone.flac", 1.0))
     assert info.audio is not None and not info.has_video and info.duration == pytest.approx(1.0, abs=0.05)
+
+
+def test_unknown_audio_codec_beside_video_leaves_the_video_usable(tmp_path: Path) -> None:
+    data = make_clip(tmp_path / "av.mkv", [(checker(), 12)], audio=True).read_bytes()
+    assert data.count(b"A_AAC") == 1
+    (tmp_path / "odd_audio.mkv").write_bytes(data.replace(b"A_AAC", b"A_ZZZ"))
+    info = probe(tmp_path / "odd_audio.mkv", require_video=True)
+    assert info.has_video and not info.has_audio
+    assert [a.codec for a in info.audio_streams] == [None]
+
+
+def test_unknown_audio_codec_alone_is_unsupported(tmp_path: Path) -> None:
+    data = make_audio(tmp_path / "a.mka", 0.5, codec="aac").read_bytes()
+    (tmp_path / "odd.mka").write_bytes(data.replace(b"A_AAC", b"A_ZZZ"))
+    with pytest.raises(UnsupportedMediaError):
+        probe(tmp_path / "odd.mka")
