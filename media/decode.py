@@ -163,7 +163,10 @@ def _run(container: Any, stream: Any, pump: _Pump, opts: DecodeOptions,
         for frame in container.decode(stream):
             if cancel is not None and index % _CANCEL_EVERY == 0 and cancel():
                 raise CancelledError("decoding cancelled")
-            time = float((frame.pts - start) * tb) if frame.pts is not None else last_time + 1.0 / float(rate)
+            if frame.pts is not None:
+                time = float((frame.pts - start) * tb)
+            else:  # no timestamp: one nominal frame after the previous one
+                time = last_time + 1.0 / float(rate) if index else 0.0
             last_time = time
             small = reformatter.reformat(frame, w, h, opts.pixel_format, interpolation=opts.interpolation)
             pump.put(index, time, small.to_ndarray())
