@@ -25,7 +25,8 @@ import numpy as np
 from media._video_logo import LogoCandidate, LogoScan
 from media.types import JSON, Shot
 
-__all__ = ["FrameReport", "FrameStatsConsumer", "FrameStatsOptions", "LogoCandidate", "ThumbnailCandidate"]
+__all__ = ["FrameReport", "FrameStatsConsumer", "FrameStatsOptions", "LogoCandidate", "ThumbnailCandidate",
+           "thumbnail_scores"]
 
 _COLUMNS = ("time", "frame", "sharpness", "contrast", "exposure")
 
