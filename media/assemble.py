@@ -17,6 +17,7 @@ list, ``DecodeError`` for unreadable sources, ``EncodeError``, ``OutputError``
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import time
 import uuid
@@ -88,13 +89,23 @@ class AssembleResult:
     sample_rate: int
     elapsed: float
     reason: str = ""
+    #: Output frame number where each clip starts (seconds: ``clip_frames[i] / fps``).
+    clip_frames: tuple[int, ...] = ()
+
+    def clip_start(self, index: int) -> float:
+        """Where clip ``index`` starts in the output, in seconds (exact, frame-aligned)."""
+        return self.clip_frames[index] / self.fps
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["clip_frames"] = list(self.clip_frames)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AssembleResult:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        values["clip_frames"] = tuple(int(n) for n in data.get("clip_frames", ()))
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,10 +237,11 @@ def assemble(edl: EditList, out_path: str | os.PathLike[str], options: AssembleO
             raise EncodeError(f"cannot assemble {out.name}: {ex}") from ex
         raise
     copied, encoded, frames, samples, size, rate = counts
+    starts = tuple(itertools.accumulate(job.counts, initial=0))[:-1]
     mode = ("copy" if encoded == 0 else "smart") if smart else "reencode"
     return AssembleResult(str(out), float(frames / rate), frames, mode, encoded, copied, float(rate), size[0],
                           size[1], samples, profile.sample_rate, time.perf_counter() - started,
-                          "" if smart else (blocker or "re-encode requested"))
+                          "" if smart else (blocker or "re-encode requested"), starts)
 
 
 class _Job:
@@ -243,18 +255,26 @@ class _Job:
         self.first = first
         self.rate = Fraction(profile.fps).limit_denominator(1001) if profile.fps else first.rate
         self.size = profile.size_for(first.width, first.height)
-        self.counts = [self._frames_of(c) for c in edl.clips]
+        self.counts = self._frame_counts()
 
     def _range(self, clip: EdlClip) -> tuple[int, int]:
         """Source frames of a clip, counted at the file's real rate (the EDL's fps may be rounded)."""
         return frame_range(clip, float(self.facts[clip.path].rate))
 
-    def _frames_of(self, clip: EdlClip) -> int:
-        a, b = self._range(clip)
-        rate = self.facts[clip.path].rate
-        if clip.speed == 1.0 and rate == self.rate:
-            return b - a
-        return max(1, round((b - a) / rate / clip.speed * self.rate))
+    def _frame_counts(self) -> list[int]:
+        """Output frames per clip: the source frames at equal rates, else rounded on the cumulative timeline."""
+        counts: list[int] = []
+        t = Fraction(0)
+        for clip in self.edl.clips:
+            a, b = self._range(clip)
+            rate = self.facts[clip.path].rate
+            length = (b - a) / rate / Fraction(clip.speed).limit_denominator(1000)
+            if clip.speed == 1.0 and rate == self.rate:
+                counts.append(b - a)
+            else:
+                counts.append(max(1, round((t + length) * self.rate) - round(t * self.rate)))
+            t += length
+        return counts
 
     def run(self, tmp: Path, fmt: str, smart: bool) -> tuple[int, int, int, int, tuple[int, int], Fraction]:
         opts = {"movflags": "+faststart"} if self.options.faststart and fmt in ("mp4", "mov") else {}

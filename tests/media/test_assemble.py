@@ -99,6 +99,7 @@ def test_mixed_rates_and_sizes_reencode(tmp_path: Path) -> None:
     result = assemble(_edl([(a, 25.0, 10, 35), (b, 30.0, 20, 50), (a, 25.0, 40, 45)]), tmp_path / "out.mp4")
     assert result.mode == "reencode" and "differ" in result.reason
     assert (result.width, result.height, result.fps) == (192, 108, 25.0)
+    assert result.clip_frames == (0, 25, 50)
     # b plays 1 s = 25 output frames; frame j shows b's frame on screen at 20/30 + j/25 s
     from_b = [5000 + math.floor((20 / 30 + j / 25) * 30 + 1e-6) for j in range(25)]
     assert read_frame_indices(result.path) == [*range(10, 35), *from_b, *range(40, 45)]
@@ -156,6 +157,7 @@ def test_progress_and_json(clip12: Path, tmp_path: Path) -> None:
     result = assemble(_edl([(clip12, FPS, 0, 30), (clip12, FPS, 50, 80)]), tmp_path / "out.mp4",
                       progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0
+    assert result.clip_frames == (0, 30) and result.clip_start(1) == pytest.approx(30 / FPS)
     assert AssembleResult.from_json(json.loads(json.dumps(result.to_json()))) == result
     assert _files(tmp_path) == ["out.mp4"]
 
