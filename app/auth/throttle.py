@@ -8,6 +8,7 @@ an IP after ``IP_FACTOR`` times that (many users can share an office NAT).
     await throttle.check(email, ip)        # raises RateLimitedError
     await throttle.record_failure(email, ip)
     await throttle.reset(email)            # after a successful login
+    await throttle.register_attempt(ip)    # registrations per IP
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from app.config import AuthSettings
 from app.errors import RateLimitedError
 
 IP_FACTOR = 5
+#: Registrations per IP and window: every attempt counts (each one costs an argon2 hash).
+REGISTER_FACTOR = 20
 _PREFIX = "recap:login"
 
 
@@ -70,6 +73,28 @@ class LoginThrottle:
             pipe.zadd(key, {f"{now:.6f}:{uuid.uuid4().hex[:8]}": now})
             pipe.expire(key, self._window + 1)
         await pipe.execute()
+
+    async def hit(self, bucket: str, ip: str | None, limit: int) -> None:
+        """Count one attempt at ``bucket`` (e.g. ``register``) from ``ip``; RateLimitedError past ``limit``."""
+        if not ip:
+            return
+        key = f"{_PREFIX}:{bucket}:{ip}"
+        now = time.time()
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zremrangebyscore(key, 0, now - self._window)
+        pipe.zadd(key, {f"{now:.6f}:{uuid.uuid4().hex[:8]}": now})
+        pipe.zcard(key)
+        pipe.zrange(key, 0, 0, withscores=True)
+        pipe.expire(key, self._window + 1)
+        _, _, count, oldest, _ = await pipe.execute()
+        if count > limit:
+            first = float(oldest[0][1]) if oldest else now
+            retry = max(1, math.ceil(first + self._window - now))
+            raise RateLimitedError(f"too many attempts from your address; retry in {retry} s", retry_after=retry)
+
+    async def register_attempt(self, ip: str | None) -> None:
+        """Count a registration from ``ip`` (``REGISTER_FACTOR`` x the login limit per window)."""
+        await self.hit("register", ip, self._limits["acct"] * REGISTER_FACTOR)
 
     async def reset(self, email: str) -> None:
         """Forget the account's failures (a successful login); the IP's stay."""

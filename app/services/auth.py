@@ -84,13 +84,16 @@ async def _issue(conn: Any, settings: Settings, user: User, tenant_id: UUID, rol
 
 
 async def register(settings: Settings, email: str, password: str, display_name: str, tenant_name: str,
-                   *, ip: str | None = None) -> AuthResult:
+                   *, ip: str | None = None, redis: Any = None) -> AuthResult:
     """Create a user, a tenant and the owner membership; log the user in.
 
     Raises:
+        RateLimitedError: too many registrations from ``ip`` in the window (when ``redis`` is given).
         ValidationError: bad email, weak password, bad names (field set).
         ConflictError: the email is taken (field ``email``).
     """
+    if redis is not None:
+        await LoginThrottle(redis, settings.auth).register_attempt(ip)
     email = clean_email(email)
     check_password_policy(password, email)
     display = clean_name(display_name, field="displayName")

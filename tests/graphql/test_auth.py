@@ -246,3 +246,15 @@ async def test_principal_from_request_for_plain_http_routes(settings: Settings, 
     for headers in ([], [(b"authorization", b"Bearer nope")], [(b"authorization", f"Basic {token}".encode())]):
         with pytest.raises(AuthError):
             await principal_from_request(request(headers))
+
+
+async def test_registrations_are_throttled_per_ip(gql: Gql, redis_client: Any, settings: Settings) -> None:
+    from app.auth.throttle import REGISTER_FACTOR
+
+    await redis_client.flushdb()
+    for _ in range(settings.auth.login_max_attempts * REGISTER_FACTOR):
+        body = await gql(REGISTER, {"email": "bad", "password": PASSWORD, "displayName": "A", "tenantName": "S"})
+        assert payload(body, "register")["code"] == "VALIDATION_FAILED"
+    limited = payload(await gql(REGISTER, {"email": new_email(), "password": PASSWORD, "displayName": "A",
+                                           "tenantName": "S"}), "register")
+    assert limited["__typename"] == "RateLimitedError" and limited["code"] == "RATE_LIMITED"
