@@ -205,6 +205,8 @@ def _run_load(base: str, endpoint: str, token: str, clients: int, duration: floa
     # Contention-independent: server CPU per request (includes the warm-up requests, 3 x clients).
     served = result["requests"] + 3 * clients
     result["server_cpu_ms_per_request"] = round((_cpu_seconds(pid) - before) * 1000 / served, 3)
+    # Little's law with closed-loop clients: even with a whole idle core, each request waits for the others.
+    result["one_idle_core_p50_floor_ms"] = round(clients * result["server_cpu_ms_per_request"], 1)
     return result
 
 
