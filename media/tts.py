@@ -10,6 +10,8 @@ The default engine is piper-tts (GPL-3.0, in the ``tts`` extra, imported lazily)
 
 from __future__ import annotations
 
+import difflib
+import re
 import unicodedata
 import wave
 from collections.abc import Sequence
@@ -278,16 +280,54 @@ def split_recorded_narration(audio_path: Path, script: Script, transcriber: Tran
         path = out_dir / f"beat_{beat.index:03d}.wav"
         write_wav(path, piece if len(piece) else np.zeros(1, np.float32), rate)
         length = max(len(piece), 1) / rate
-        inside = [w for w in words if span.start <= (w.start + w.end) / 2 < span.end]
-        out.append(BeatNarration(beat.index, Narration(path, length, _rebase(inside, span.start, length))))
+        inside = _rebase([w for w in words if span.start <= (w.start + w.end) / 2 < span.end], span.start, length)
+        timed = _rebase(_script_words(beat.text, inside), 0.0, length)
+        out.append(BeatNarration(beat.index, Narration(path, length, timed)))
     return out
 
 
-def _rebase(words: Sequence[Word], start: float, length: float) -> tuple[Word, ...]:
-    """Words relative to ``start``, each >= 20 ms (Whisper gives zero-length words), inside [0, length]."""
+def _script_words(text: str, heard: Sequence[Word]) -> tuple[Word, ...]:
+    """The script's own words (right spelling for captions) timed by the recognised words they match;
+    unmatched words share the time between their matched neighbours."""
+    toks = _tokens(text)
+    if not heard or not toks:
+        return tuple(heard)
+    matcher = difflib.SequenceMatcher(a=[_norm(t) for t in toks], b=[_norm(w.text) for w in heard], autojunk=False)
+    times: list[tuple[float, float] | None] = [None] * len(toks)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            times[block.a + k] = (heard[block.b + k].start, heard[block.b + k].end)
     out: list[Word] = []
-    for w in words:
-        s = min(max(float(w.start) - start, out[-1].end if out else 0.0), length - 0.02)
-        e = min(max(float(w.end) - start, s + 0.02), length)
-        out.append(Word(round(s, 3), round(e, 3), w.text.strip(), float(w.probability)))
+    i, prev = 0, heard[0].start
+    while i < len(toks):
+        j = i
+        while j < len(toks) and times[j] is None:
+            j += 1
+        nxt = times[j][0] if j < len(toks) and times[j] is not None else heard[-1].end  # type: ignore[index]
+        step = max(0.0, nxt - prev) / max(1, j - i)
+        out.extend(Word(round(prev + step * k, 3), round(prev + step * (k + 1), 3), toks[i + k]) for k in range(j - i))
+        if j < len(toks):
+            start, end = times[j]  # type: ignore[misc]
+            out.append(Word(max(start, out[-1].end if out else start), end, toks[j]))
+            prev = end
+        i = j + 1
     return tuple(out)
+
+
+def _norm(word: str) -> str:
+    return re.sub(r"[^\w]", "", word.lower())
+
+
+def _rebase(words: Sequence[Word], start: float, length: float) -> tuple[Word, ...]:
+    """Words relative to ``start``, in order, each >= 20 ms (Whisper gives zero-length words), inside [0, length]."""
+    spans: list[list[float]] = []
+    for w in words:  # forward: no overlaps, minimum length
+        s = max(float(w.start) - start, spans[-1][1] if spans else 0.0)
+        spans.append([s, max(float(w.end) - start, s + 0.02)])
+    limit = length
+    for span in reversed(spans):  # backward: pull the tail inside the audio
+        span[1] = min(span[1], limit)
+        span[0] = max(0.0, min(span[0], span[1] - 0.02))
+        limit = span[0]
+    return tuple(Word(round(a, 3), round(b, 3), w.text.strip(), float(w.probability))
+                 for (a, b), w in zip(spans, words, strict=True))

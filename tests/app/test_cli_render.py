@@ -102,3 +102,43 @@ def test_not_a_video_is_a_clean_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "NOT_MEDIA" in result.output or "CORRUPT_MEDIA" in result.output
     assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TRAILER.exists(), reason="../shared/media is absent")
+def test_render_recorded_narration_with_outro_and_crossfade(tmp_path: Path) -> None:
+    import numpy as np
+
+    from media.script import parse_script
+    from media.tts import PiperNarrator, narrate_script, read_wav, write_wav
+
+    script = tmp_path / "script.md"
+    script.write_text(SCRIPT, encoding="utf-8")
+    # a "recorded" narration: the three beats read back to back with pauses
+    parts = narrate_script(parse_script(SCRIPT), tmp_path / "tts", PiperNarrator(length_scale=1.1))
+    audio = [read_wav(p.narration.path)[0] for p in parts]
+    pause = np.zeros(22050 * 6 // 10, np.float32)
+    recording = tmp_path / "narration.wav"
+    write_wav(recording, np.concatenate([audio[0], pause, audio[1], pause, audio[2]]), 22050)
+    outro = tmp_path / "outro.mp4"
+    from media.titlecard import write_title_clip
+
+    write_title_clip("Thanks for watching", outro, (640, 360), 30.0, 2.0)
+    out = tmp_path / "r.mp4"
+    result = CliRunner().invoke(app, ["render", str(TRAILER), "--script", str(script), "--narration", str(recording),
+                                      "--outro", str(outro), "--crossfade", "0.5", "--profile", "source",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with av.open(str(out)) as c:
+        v = c.streams.video[0]
+        size, rate = (v.codec_context.width, v.codec_context.height), float(v.average_rate)
+        frames = sum(1 for _ in c.decode(video=0))
+    assert size == (480, 204)
+    edl = json.loads((tmp_path / "edl.json").read_text())
+    program = max(c["timeline_start"] + (c["src_out"] - c["src_in"]) / c["speed"] for c in edl["clips"])
+    assert frames / rate == pytest.approx(program + 2.0 - 0.5, abs=2 / rate)
+    # captions carry the script's spelling ("Sintel", "gatekeepers") at the recorded words' times
+    srt = (tmp_path / "captions.srt").read_text(encoding="utf-8")
+    assert "Sintel travels" in srt and "gatekeepers" in srt
+    words = [w for s in parse_script(SCRIPT).beats for w in s.text.split()]
+    assert srt.count("-->") >= 3 and len(" ".join(re.findall(r"^[^\d\n].*$", srt, re.M)).split()) == len(words)
