@@ -55,6 +55,8 @@ class AssembleOptions:
         frame_filter: changes pixels (burned-in captions, title cards); forces the re-encode path.
         faststart: move the index to the front of MP4 files (for streaming).
         threads: codec threads (0: automatic).
+        edge_workers: threads that re-encode cut edges while packets are copied (0: inline; None:
+            one per 4 CPU cores, at most 4, since x264 already threads each edge).
     """
 
     mode: str = "auto"
@@ -64,14 +66,15 @@ class AssembleOptions:
     frame_filter: FrameFilter | None = None
     faststart: bool = True
     threads: int = 0
+    edge_workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}")
         if not 0 <= self.edge_crf <= 51:
             raise ValueError("edge_crf must be in [0, 51]")
-        if self.threads < 0:
-            raise ValueError("threads must be >= 0")
+        if self.threads < 0 or (self.edge_workers is not None and self.edge_workers < 0):
+            raise ValueError("threads and edge_workers must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +293,7 @@ class _Job:
         return copied, encoded, sum(self.counts), audio.total, self.size, self.rate
 
     def _loop(self, out: av.container.OutputContainer, audio: AudioTrack,
-              video: Callable[[EdlClip, int, int], None]) -> None:
+              video: Callable[[EdlClip, int, int], None], drain: Callable[[bool], None] | None = None) -> None:
         """Video clip by clip on this thread; the audio of each clip encodes meanwhile on a worker thread."""
         pending: list[Future[list[av.Packet]]] = []
         done = 0
@@ -303,6 +306,8 @@ class _Job:
                     while len(pending) > 1 or (pending and pending[0].done()):
                         out.mux(pending.pop(0).result())
                     done += count
+                if drain is not None:
+                    drain(True)
                 for fut in pending:
                     out.mux(fut.result())
                 out.mux(pool.submit(audio.finish).result())
@@ -339,17 +344,25 @@ class _Job:
         sources: dict[str, SmartSource] = {}
         keys = {p: n for n, p in enumerate([first.path, *(p for p in self.facts if p != first.path)])}
         counts = [0, 0]
+        workers = self.options.edge_workers
+        if workers is None:
+            workers = min(4, (os.cpu_count() or 1) // 4)
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="recap-edge") if workers else None
 
         def video(clip: EdlClip, done: int, count: int) -> None:
             if clip.path not in sources:
-                sources[clip.path] = SmartSource(clip.path, self._edges(), keys[clip.path], self.cancel)
+                sources[clip.path] = SmartSource(clip.path, self._edges(), keys[clip.path], self.cancel, pool)
             a, b = self._range(clip)
             c, e = sources[clip.path].cut(a, b, sink, done)
             counts[0], counts[1] = counts[0] + c, counts[1] + e
+            sink.pump()
 
         try:
-            self._loop(out, audio, video)
+            self._loop(out, audio, video, sink.pump)
         finally:
+            sink.cancel()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             for src in sources.values():
                 src.close()
         return counts[0], counts[1]

@@ -17,7 +17,9 @@ reads every part of the stream::
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from types import TracebackType
@@ -89,17 +91,61 @@ class AvcConfig:
         return types
 
 
+_Item = tuple[bytes | av.Packet, int, bool]
+
+
 class PacketSink:
-    """Muxes video packets with output timestamps in frame units: pts = frame number, dts = packet number - DELAY."""
+    """Muxes video packets in order with output timestamps in frame units.
+
+    pts = output frame number, dts = packet number - DELAY. Re-encoded edges may arrive
+    as futures (encoded on worker threads); packets queue behind them and are written
+    in order as they complete.
+    """
 
     def __init__(self, container: av.container.OutputContainer, stream: av.video.stream.VideoStream,
-                 rate: Fraction, avc: AvcConfig, delay: int = DELAY) -> None:
+                 rate: Fraction, avc: AvcConfig, delay: int = DELAY, max_pending: int = 8) -> None:
         self.container, self.stream, self.avc, self.delay = container, stream, avc, delay
         self.time_base = 1 / rate
         self.packets = 0
         self.active_headers: int | None = None
+        self.max_pending = max_pending
+        self._queue: deque[list[_Item] | Future[list[_Item]]] = deque()
 
     def put(self, data: bytes | av.Packet, frame_no: int, keyframe: bool) -> None:
+        if self._queue:
+            last = self._queue[-1]
+            if isinstance(last, list):
+                last.append((data, frame_no, keyframe))
+            else:
+                self._queue.append([(data, frame_no, keyframe)])
+        else:
+            self._write(data, frame_no, keyframe)
+
+    def put_later(self, items: Future[list[_Item]]) -> None:
+        self._queue.append(items)
+        self.pump(block=sum(isinstance(q, Future) for q in self._queue) > self.max_pending)
+
+    def pump(self, block: bool = False) -> None:
+        """Write queued packets up to the first edge still being encoded (all of them with ``block``)."""
+        while self._queue:
+            head = self._queue[0]
+            if isinstance(head, Future):
+                if not (block or head.done()):
+                    return
+                items = head.result()
+            else:
+                items = head
+            self._queue.popleft()
+            for item in items:
+                self._write(*item)
+
+    def cancel(self) -> None:
+        for item in self._queue:
+            if isinstance(item, Future):
+                item.cancel()
+        self._queue.clear()
+
+    def _write(self, data: bytes | av.Packet, frame_no: int, keyframe: bool) -> None:
         if self.packets - self.delay > frame_no:
             raise EncodeError(f"packet order needs a decode delay above {self.delay} frames")
         pkt = data if isinstance(data, av.Packet) else av.Packet(data)
@@ -128,8 +174,8 @@ class SmartSource:
     """One H.264 source opened for smart cutting."""
 
     def __init__(self, path: str, edges: EdgeEncoding, source_key: int = 0,
-                 cancel: CancelFn = never_cancel) -> None:
-        self.path, self.edges, self.key, self.cancel = path, edges, source_key, cancel
+                 cancel: CancelFn = never_cancel, pool: ThreadPoolExecutor | None = None) -> None:
+        self.path, self.edges, self.key, self.cancel, self.pool = path, edges, source_key, cancel, pool
         try:
             self.container = av.open(path)
             self.stream = self.container.streams.video[0]
@@ -253,38 +299,43 @@ class SmartSource:
                 sink.put(pkt, idx + shift, pkt.is_keyframe)
 
     def _encode(self, gops: list[_Gop], lo: int, hi: int, sink: PacketSink, shift: int) -> int:
-        """Decode the GOPs, re-encode frames [lo, hi) as one closed GOP, mux them."""
-        assert self.avc is not None
+        """Re-encode frames [lo, hi) as one closed GOP: on the pool when there is one, else here."""
         packets = [p for g in gops for p in g.packets]
         last = max(n for n, (_, i) in enumerate(packets) if lo <= i < hi)
-        dec = self.stream.codec_context
-        enc = self._encoder()
-        written = 0
+        if self.pool is None:
+            for item in self._edge(packets[:last + 1], lo, hi, shift):
+                sink.put(*item)
+        else:
+            sink.put_later(self.pool.submit(self._edge, packets[:last + 1], lo, hi, shift))
+        sink.active_headers = None
+        return hi - lo
+
+    def _edge(self, packets: list[tuple[av.Packet, int]], lo: int, hi: int, shift: int) -> list[_Item]:
+        """Decode ``packets`` with a decoder of its own, re-encode frames [lo, hi); thread-safe."""
+        assert self.avc is not None
+        dec = av.CodecContext.create(self.stream.codec_context.name, "r")
+        assert isinstance(dec, av.video.codeccontext.VideoCodecContext)
+        dec.extradata = self.stream.codec_context.extradata
+        dec.thread_type = "AUTO"
         try:
-            frames = []
-            for pkt, _ in packets[:last + 1]:
-                frames += dec.decode(pkt)
-            frames += dec.decode(None)
+            frames = [f for pkt, _ in packets for f in dec.decode(pkt)] + dec.decode(None)
         except av.error.FFmpegError as ex:
             raise DecodeError(f"cannot decode {self.path} near frame {lo}") from ex
-        finally:
-            dec.flush_buffers()
         keep = sorted((f for f in frames if f.pts is not None and lo <= self.index_of(f.pts) < hi),
                       key=lambda f: f.pts or 0)
+        if len(keep) != hi - lo:
+            raise DecodeError(f"{self.path}: frames {lo}..{hi} decode to {len(keep)} pictures")
+        enc = self._encoder()
         try:
             out: list[av.Packet] = []
             for n, frame in enumerate(keep):
+                assert isinstance(frame, av.VideoFrame)
                 frame.pts, frame.time_base, frame.pict_type = n, enc.time_base, PictureType.NONE
                 out += enc.encode(frame)
             out += enc.encode(None)
         except av.error.FFmpegError as ex:
             raise EncodeError(f"cannot re-encode frames {lo}..{hi} of {self.path}") from ex
-        for pkt in out:
-            assert pkt.pts is not None
-            sink.put(self.avc.from_annexb(bytes(pkt)), lo + pkt.pts + shift, pkt.is_keyframe)
-            written += 1
-        sink.active_headers = None
-        return written
+        return [(self.avc.from_annexb(bytes(p)), lo + (p.pts or 0) + shift, p.is_keyframe) for p in out]
 
     def _encoder(self) -> av.video.codeccontext.VideoCodecContext:
         src = self.stream.codec_context

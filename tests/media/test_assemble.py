@@ -270,7 +270,8 @@ def test_read_only_folder(clip12: Path, tmp_path: Path) -> None:
         assemble(_edl([(clip12, FPS, 0, 10)]), folder / "out.mp4")
 
 
-def test_cancel_leaves_nothing(clip12: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 2])
+def test_cancel_leaves_nothing(clip12: Path, tmp_path: Path, workers: int) -> None:
     calls = [0]
 
     def cancel() -> bool:
@@ -280,8 +281,8 @@ def test_cancel_leaves_nothing(clip12: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(CancelledError):
-        assemble(_edl([(clip12, FPS, 0, 40), (clip12, FPS, 50, 90), (clip12, FPS, 100, 140)]), out / "o.mp4",
-                 cancel=cancel)
+        assemble(_edl([(clip12, FPS, 3, 40), (clip12, FPS, 50, 90), (clip12, FPS, 100, 140)]), out / "o.mp4",
+                 AssembleOptions(edge_workers=workers), cancel=cancel)
     assert _files(out) == []
 
 

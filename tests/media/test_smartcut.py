@@ -70,13 +70,15 @@ def test_single_cut_exact(sources: dict[tuple[int, int], Path], tmp_path: Path, 
 
 
 @pytest.mark.parametrize("bframes", [0, 3])
-def test_many_joints_no_gap_or_duplicate(sources: dict[tuple[int, int], Path], tmp_path: Path, bframes: int) -> None:
+@pytest.mark.parametrize("workers", [0, 2])
+def test_many_joints_no_gap_or_duplicate(sources: dict[tuple[int, int], Path], tmp_path: Path, bframes: int,
+                                         workers: int) -> None:
     rng = random.Random(7 + bframes)
     cuts = []
     for _ in range(12):
         a = rng.randrange(0, FRAMES - 1)
         cuts.append((a, min(FRAMES, a + rng.randrange(1, 40))))
-    result = assemble(_edl(sources[12, bframes], cuts), tmp_path / "out.mp4")
+    result = assemble(_edl(sources[12, bframes], cuts), tmp_path / "out.mp4", AssembleOptions(edge_workers=workers))
     assert result.mode == "smart"
     got = read_frame_indices(result.path)
     assert got == _expected(cuts)
