@@ -17,7 +17,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from media._align_clips import Interval, PickRules, Track, candidate_pieces, make_track, pick, snap_edge, spread
+from media._align_clips import (
+    Interval,
+    PickRules,
+    Track,
+    candidate_pieces,
+    make_track,
+    merge,
+    pick,
+    snap_edge,
+    spread,
+)
 from media._align_evidence import Evidence, EvidenceParams, gather, speech_units
 from media._align_score import confidence, runner_up, solve_order
 from media._align_text import Unit
@@ -63,6 +73,8 @@ class AlignOptions:
         words_per_second: speaking rate for beats without a target duration.
         extend_drop: how much weaker (z) a grown region may score while it is filled toward the target.
         context_pad: seconds of footage allowed around the matched speech (at most half the pause).
+        fill_reach: a beat whose matched speech is shorter than its target takes the footage under free
+            speech up to this far beyond it (never another beat's); 0 leaves it short for the assembly to pad.
         snap: a shot boundary this close outside the zone is used instead of cutting inside the shot.
         min_clip / max_overshoot: shortest clip kept; longest overshoot of the target before trimming.
         min_words: fewer recognised words than this in all sources -> order-and-duration fallback.
@@ -81,14 +93,15 @@ class AlignOptions:
     words_per_second: float = 2.5
     extend_drop: float = 1.0
     context_pad: float = 1.0
+    fill_reach: float = 8.0
     snap: float = 1.0
     min_clip: float = 0.4
     max_overshoot: float = 1.5
     min_words: int = 10
 
     def __post_init__(self) -> None:
-        nonneg = ("back_penalty", "lexical_weight", "position_weight", "extend_drop", "context_pad", "snap",
-                  "max_overshoot")
+        nonneg = ("back_penalty", "lexical_weight", "position_weight", "extend_drop", "context_pad", "fill_reach",
+                  "snap", "max_overshoot")
         for name in nonneg:
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0")
@@ -199,12 +212,18 @@ def _grow_regions(ev: Evidence, path: list[int], targets: Sequence[float], drop:
     owner = np.full(len(ev.units), -1, dtype=np.int64)
     for i, (f, e) in enumerate(regions):
         owner[f:e + 1] = np.where(owner[f:e + 1] < 0, i, owner[f:e + 1])
+    single = (first == last) & (np.array([w.scale for w in ev.windows]) == 0)
+    unit_score = np.zeros((len(path), len(ev.units)), dtype=np.float32)
+    unit_score[:, first[single]] = ev.score[:, single]
     for i, j in enumerate(path):
         f, e = regions[i]
         floor = float(ev.score[i, j]) - drop
         if ev.units[e].end - ev.units[f].start >= targets[i]:
             continue
-        taken = np.concatenate(([0], np.cumsum((owner >= 0) & (owner != i))))
+        # a unit may be added only if it is free and reads like the beat by itself (above its average)
+        blocked = ((owner >= 0) & (owner != i)) | (unit_score[i] < 0.0)
+        blocked[f:e + 1] = False
+        taken = np.concatenate(([0], np.cumsum(blocked)))
         ok = (first <= f) & (last >= e) & (taken[last + 1] - taken[first] == 0) & (ev.score[i] >= floor)
         ok &= ~((first == f) & (last == e))
         if not ok.any():
@@ -253,6 +272,53 @@ def _beat_zones(ev: Evidence, regions: list[tuple[int, int]], tracks: list[Track
     return out
 
 
+def _unit_scores(ev: Evidence) -> np.ndarray:
+    """Beat x unit: the score of each single-unit window."""
+    out = np.zeros((ev.score.shape[0], len(ev.units)), dtype=np.float32)
+    for j, w in enumerate(ev.windows):
+        if w.scale == 0:
+            out[:, w.first] = ev.score[:, j]
+    return out
+
+
+def _fill_regions(ev: Evidence, regions: list[tuple[int, int]], reach: float) -> list[tuple[int, int]]:
+    """Each region stretched over the free speech next to it that reads like the beat (score above its
+    average), at most ``reach`` seconds each way."""
+    unit_score = _unit_scores(ev)
+    owner = np.full(len(ev.units), -1, dtype=np.int64)
+    for i, (f, e) in enumerate(regions):
+        owner[f:e + 1] = i
+    out = []
+    for i, (f, e) in enumerate(regions):
+        free = (owner < 0) & (unit_score[i] >= 0.0)
+        src = ev.units[f].source
+        lo, hi = f, e
+        while lo > 0 and free[lo - 1] and ev.units[lo - 1].source == src \
+                and ev.units[f].start - ev.units[lo - 1].start <= reach:
+            lo -= 1
+        while hi + 1 < len(ev.units) and free[hi + 1] and ev.units[hi + 1].source == src \
+                and ev.units[hi + 1].end - ev.units[e].end <= reach:
+            hi += 1
+        out.append((lo, hi))
+    return out
+
+
+def _fill_short(chosen: list[list[tuple[int, Interval]]], fill_zones: list[Interval], anchors: list[float],
+                targets: list[float], tracks: list[Track], used: list[Interval], opts: AlignOptions) -> None:
+    """A beat whose matched speech is shorter than its narration takes the free footage under the
+    unclaimed speech next to it: a paraphrase often matches a few lines of its scene, and the scene goes
+    on around them. Silence beyond that is left alone (it may be a cut to another scene)."""
+    rules = opts.pick_rules()
+    for i, pieces in enumerate(chosen):
+        have = sum(b - a for _, (a, b) in pieces)
+        if not pieces or have >= targets[i] - rules.max_overshoot:
+            continue
+        extra = pick(candidate_pieces(tracks, fill_zones[i], used, rules), anchors[i], targets[i] - have, rules)
+        used.extend(span for _, span in extra)
+        pieces.extend(extra)
+        pieces[:] = merge(sorted(pieces, key=lambda p: (p[0], p[1][0])))
+
+
 def _clips_for_beats(script: Script, ev: Evidence, path: list[int], regions: list[tuple[int, int]],
                      tracks: list[Track], targets: list[float], sources: Sequence[AlignSource],
                      opts: AlignOptions) -> list[BeatAlignment]:
@@ -275,6 +341,10 @@ def _clips_for_beats(script: Script, ev: Evidence, path: list[int], regions: lis
             chosen[i] = pick(candidate_pieces(tracks, zones[i][stage], used, rules), anchors[i], targets[i], rules)
             factor[i] = scale
             used.extend(span for _, span in chosen[i])
+    if opts.fill_reach > 0:
+        fills = [_zone(ev.units, f, e, tracks, opts.context_pad, opts.snap)
+                 for f, e in _fill_regions(ev, regions, opts.fill_reach)]
+        _fill_short(chosen, fills, anchors, targets, tracks, used, opts)
     out = []
     for i, beat in enumerate(script.beats):
         j = path[i]
