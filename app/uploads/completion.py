@@ -154,10 +154,10 @@ async def _record(upload: Upload, outcome: Outcome, *, size: int, sha256: str | 
 async def _wake_waiting_jobs(upload: Upload) -> None:
     """Queue ingest for queued jobs of this project whose ingest has not been queued yet."""
     async with tenant_tx(service.tenant_of(upload)) as conn:
-        waiting = await StageRun.filter(
-            tenant_id=service.tenant_of(upload), stage=Stage.INGEST, state=StageState.PENDING,
-            job_id__in=Job.filter(project_id=service.project_of(upload), state=JobState.QUEUED).values("id"),
-        ).using_db(conn).select_for_update()
+        queued = await Job.filter(project_id=service.project_of(upload), state=JobState.QUEUED).using_db(conn) \
+            .values_list("id", flat=True)
+        waiting = await StageRun.filter(job_id__in=list(queued), stage=Stage.INGEST, state=StageState.PENDING) \
+            .using_db(conn).select_for_update() if queued else []
         ids = [run.job_id for run in waiting]  # type: ignore[attr-defined]
         if ids:
             await StageRun.filter(id__in=[r.id for r in waiting]).using_db(conn).update(state=StageState.QUEUED)

@@ -18,7 +18,7 @@ import hashlib
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ def options_headers(max_size: int) -> dict[str, str]:
 
 
 def http_date(moment: datetime) -> str:
-    return format_datetime(moment, usegmt=True)
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
 def check_version(value: str | None) -> None:
