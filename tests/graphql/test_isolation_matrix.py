@@ -157,3 +157,49 @@ async def test_row_level_security_hides_rows_even_without_the_service_filter(mak
         assert not await Asset.filter(id=tenant_a.asset.id).exists()  # type: ignore[union-attr]
         assert not await Job.filter(id=tenant_a.job.id).exists()  # type: ignore[union-attr]
         assert await Project.filter(id=tenant_b.project.id).exists()  # type: ignore[union-attr]
+
+
+#: Subscription fields taking an id -> (document, variables from tenant A). B's owner subscribes: NOT_FOUND.
+SUB_CASES: dict[str, tuple[str, Callable[[Org], dict[str, Any]]]] = {
+    "jobProgress": ("subscription($j: ID!) { jobProgress(jobId: $j) { __typename } }",
+                    lambda a: {"j": str(a.job.id)}),
+    "projectEvents": ("subscription($p: ID!) { projectEvents(projectId: $p) { __typename } }",
+                      lambda a: {"p": str(a.project.id)}),
+}
+
+
+def id_taking_subscriptions() -> list[str]:
+    root = schema._schema.subscription_type
+    if root is None:
+        return []
+    return sorted(name for name, f in root.fields.items()
+                  if any(_takes_id(get_named_type(arg.type), set()) for arg in f.args.values()))
+
+
+def test_every_id_taking_subscription_is_covered() -> None:
+    missing = [name for name in id_taking_subscriptions() if name not in SUB_CASES]
+    assert not missing, f"add these id-taking subscriptions to SUB_CASES in {__file__}: {missing}"
+
+
+@pytest.mark.parametrize("field", id_taking_subscriptions())
+async def test_foreign_ids_cannot_be_subscribed(make_org: Any, settings: Any, field: str) -> None:
+    """Subscribed in-process, as the websocket transport does (token from connection_init)."""
+    import asyncio
+
+    from starlette.requests import HTTPConnection
+
+    from app.graphql.context import RecapContext
+
+    tenant_a, tenant_b = await make_org(), await make_org()
+    document, variables = SUB_CASES[field]
+    scope = {"type": "websocket", "path": "/graphql", "headers": [], "client": ("10.1.2.3", 1), "query_string": b""}
+    context = RecapContext(settings=settings, request=HTTPConnection(scope), is_websocket=True,
+                           connection_params={"authorization": f"Bearer {tenant_b.tokens[Role.OWNER]}"})
+    stream = await schema.subscribe(document, variable_values=variables(tenant_a), context_value=context)
+    assert hasattr(stream, "__anext__"), stream
+    try:
+        first = await asyncio.wait_for(stream.__anext__(), timeout=10)
+    finally:
+        await stream.aclose()
+    assert first.errors, first
+    assert first.errors[0].extensions.get("code") == "NOT_FOUND", first.errors
