@@ -258,3 +258,17 @@ async def test_registrations_are_throttled_per_ip(gql: Gql, redis_client: Any, s
     limited = payload(await gql(REGISTER, {"email": new_email(), "password": PASSWORD, "displayName": "A",
                                            "tenantName": "S"}), "register")
     assert limited["__typename"] == "RateLimitedError" and limited["code"] == "RATE_LIMITED"
+
+
+async def test_concurrent_refreshes_of_one_token_count_as_reuse(gql: Gql) -> None:
+    """Row lock on the token: one refresh wins, the other sees a spent token and revokes the family."""
+    import asyncio
+
+    session = await register(gql)
+    results = await asyncio.gather(*(gql(REFRESH, {"token": session["refreshToken"]}) for _ in range(2)))
+    kinds = sorted(payload(body, "refreshToken")["__typename"] for body in results)
+    assert kinds == ["AuthPayload", "TokenReusedError"]
+    bodies = [payload(b, "refreshToken") for b in results]
+    winner = next(b for b in bodies if b["__typename"] == "AuthPayload")
+    after = payload(await gql(REFRESH, {"token": winner["refreshToken"]}), "refreshToken")
+    assert after["code"] == "UNAUTHENTICATED"
