@@ -120,24 +120,33 @@ def decode_index(luma: NDArray[np.uint8]) -> int:
     return index if _check(index) == check else -1
 
 
-def read_frame_indices(path: str | Path, *, strict: bool = True) -> list[int]:
-    """Decode every video frame of ``path`` and read the index it shows (-1: unreadable).
+def decode_gray(path: str | Path, *, limit: int | None = None, strict: bool = True) -> list[NDArray[np.uint8]]:
+    """The luma of every video frame (the first ``limit`` ones).
 
     With ``strict``, any error the decoder logs (a broken reference, a bad slice) raises ValueError.
     """
     level = av.logging.get_level()
     av.logging.set_level(av.logging.ERROR)
+    out: list[NDArray[np.uint8]] = []
     try:
         with av.logging.Capture(local=False) as logs, av.open(str(path)) as cont:
             stream = cont.streams.video[0]
             stream.thread_type = "AUTO"
-            out = [decode_index(np.asarray(f.to_ndarray(format="gray"), np.uint8)) for f in cont.decode(stream)]
+            for frame in cont.decode(stream):
+                out.append(np.asarray(frame.to_ndarray(format="gray"), np.uint8))
+                if limit is not None and len(out) >= limit:
+                    break
     finally:
         av.logging.set_level(level)
     errors = [msg for lvl, _, msg in logs if lvl <= av.logging.ERROR]
     if strict and errors:
         raise ValueError(f"decoder errors in {path}: {errors[:3]}")
     return out
+
+
+def read_frame_indices(path: str | Path, *, strict: bool = True) -> list[int]:
+    """Decode every video frame of ``path`` and read the index it shows (-1: unreadable); see ``decode_gray``."""
+    return [decode_index(luma) for luma in decode_gray(path, strict=strict)]
 
 
 def read_audio(path: str | Path) -> tuple[NDArray[np.float32], int]:
