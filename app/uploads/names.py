@@ -37,7 +37,10 @@ def sanitize_filename(raw: str | None, *, max_bytes: int = MAX_NAME_BYTES) -> st
     """A display-safe version of ``raw`` (see the module docstring); never empty."""
     if not raw:
         return FALLBACK
-    text = unicodedata.normalize("NFC", raw[: 4 * max_bytes * 4])
+    if len(raw) > 16 * max_bytes:  # bound the work; the tail keeps the extension
+        raw = raw[: 8 * max_bytes] + raw[-8 * max_bytes:]
+    text = unicodedata.normalize("NFC", raw)
+    text = re.sub(r"[\t\n\r\v\f]", " ", text)  # whitespace controls separate words; other controls go
     text = "".join(ch for ch in text if unicodedata.category(ch) not in _DROPPED)
     parts = [p for p in re.split(r"[/\\]+", text) if p.strip() not in ("", ".", "..")]
     text = "_".join(p.strip() for p in parts)
