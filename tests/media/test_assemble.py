@@ -30,6 +30,12 @@ def clip12(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_indexed_clip(tmp_path_factory.mktemp("a") / "g12.mp4", FRAMES, FPS, SIZE, 12)
 
 
+@pytest.fixture(scope="module")
+def by_gop(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    folder = tmp_path_factory.mktemp("gops")
+    return {gop: make_indexed_clip(folder / f"g{gop}.mp4", FRAMES, FPS, SIZE, gop) for gop in (12, 30)}
+
+
 def _edl(cuts: list[tuple[Path, float, int, int]], speed: float = 1.0) -> EditList:
     """Cuts as (path, fps, first frame, end frame)."""
     ids = {p: f"s{n}" for n, p in enumerate(dict.fromkeys(c[0] for c in cuts))}
@@ -53,8 +59,8 @@ def _files(folder: Path) -> list[str]:
 
 @pytest.mark.parametrize("gop", [12, 30])
 @pytest.mark.parametrize(("first", "end"), [(12, 36), (7, 31), (11, 12), (29, 30), (0, 5), (140, 150)])
-def test_reencode_cut_exact(tmp_path: Path, gop: int, first: int, end: int) -> None:
-    src = make_indexed_clip(tmp_path / "src.mp4", FRAMES, FPS, SIZE, gop)
+def test_reencode_cut_exact(by_gop: dict[int, Path], tmp_path: Path, gop: int, first: int, end: int) -> None:
+    src = by_gop[gop]
     result = assemble(_edl([(src, FPS, first, end), (src, FPS, 60, 70)]), tmp_path / "out.mp4",
                       AssembleOptions(mode="reencode"))
     assert result.mode == "reencode" and result.reencoded_frames == result.frames
