@@ -55,6 +55,7 @@ class AssembleOptions:
         frame_filter: changes pixels (burned-in captions, title cards); forces the re-encode path.
         faststart: move the index to the front of MP4 files (for streaming).
         threads: codec threads (0: automatic).
+        audio: write the source audio track (False: video only, e.g. when a mix replaces it later).
         edge_workers: threads that re-encode cut edges while packets are copied (0: inline; None:
             one per 4 CPU cores, at most 4, since x264 already threads each edge).
     """
@@ -67,6 +68,7 @@ class AssembleOptions:
     faststart: bool = True
     threads: int = 0
     edge_workers: int | None = None
+    audio: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in _MODES:
@@ -282,17 +284,20 @@ class _Job:
     def run(self, tmp: Path, fmt: str, smart: bool) -> tuple[int, int, int, int, tuple[int, int], Fraction]:
         opts = {"movflags": "+faststart"} if self.options.faststart and fmt in ("mp4", "mov") else {}
         with av.open(str(tmp), "w", format=fmt, options=opts) as out:
-            audio = AudioTrack(out, self.profile.sample_rate, self.profile.channels, self.profile.audio_bitrate)
+            audio = None
+            if self.options.audio:
+                audio = AudioTrack(out, self.profile.sample_rate, self.profile.channels, self.profile.audio_bitrate)
             try:
                 if smart:
                     copied, encoded = self._run_smart(out, audio)
                 else:
                     copied, encoded = 0, self._run_reencode(out, audio)
             finally:
-                audio.close()
-        return copied, encoded, sum(self.counts), audio.total, self.size, self.rate
+                if audio is not None:
+                    audio.close()
+        return copied, encoded, sum(self.counts), audio.total if audio else 0, self.size, self.rate
 
-    def _loop(self, out: av.container.OutputContainer, audio: AudioTrack,
+    def _loop(self, out: av.container.OutputContainer, audio: AudioTrack | None,
               video: Callable[[EdlClip, int, int], None], drain: Callable[[bool], None] | None = None) -> None:
         """Video clip by clip on this thread; the audio of each clip encodes meanwhile on a worker thread."""
         pending: list[Future[list[av.Packet]]] = []
@@ -301,7 +306,8 @@ class _Job:
             try:
                 for clip, count in zip(self.edl.clips, self.counts, strict=True):
                     self._tick(done)
-                    pending.append(pool.submit(self._audio, audio, clip, done, count))
+                    if audio is not None:
+                        pending.append(pool.submit(self._audio, audio, clip, done, count))
                     video(clip, done, count)
                     while len(pending) > 1 or (pending and pending[0].done()):
                         out.mux(pending.pop(0).result())
@@ -310,7 +316,8 @@ class _Job:
                     drain(True)
                 for fut in pending:
                     out.mux(fut.result())
-                out.mux(pool.submit(audio.finish).result())
+                if audio is not None:
+                    out.mux(pool.submit(audio.finish).result())
             except BaseException:
                 for fut in pending:
                     fut.cancel()
@@ -330,7 +337,7 @@ class _Job:
         if self.progress is not None:
             self.progress(min(1.0, done / max(1, sum(self.counts))))
 
-    def _run_smart(self, out: av.container.OutputContainer, audio: AudioTrack) -> tuple[int, int]:
+    def _run_smart(self, out: av.container.OutputContainer, audio: AudioTrack | None) -> tuple[int, int]:
         first = self.first
         src0 = SmartSource(first.path, self._edges(), cancel=self.cancel)
         try:
@@ -371,7 +378,7 @@ class _Job:
         return EdgeEncoding(self.options.edge_preset or self.profile.preset, self.options.edge_crf,
                             self.options.threads)
 
-    def _run_reencode(self, out: av.container.OutputContainer, audio: AudioTrack) -> int:
+    def _run_reencode(self, out: av.container.OutputContainer, audio: AudioTrack | None) -> int:
         enc = Reencoder(out, self.profile, self.size, self.rate, self.options.frame_filter, self.cancel,
                         self.options.threads)
 

@@ -168,6 +168,14 @@ def test_progress_and_json(clip12: Path, tmp_path: Path) -> None:
     assert _files(tmp_path) == ["out.mp4"]
 
 
+def test_video_only(clip12: Path, tmp_path: Path) -> None:
+    result = assemble(_edl([(clip12, FPS, 3, 30)]), tmp_path / "out.mp4", AssembleOptions(audio=False))
+    assert result.audio_samples == 0
+    with av.open(result.path) as cont:
+        assert not cont.streams.audio
+    assert read_frame_indices(result.path) == list(range(3, 30))
+
+
 def test_profiles() -> None:
     assert set(PROFILES) == {"source", "1080p", "720p"}
     assert get_profile("1080p").size_for(1920, 816) == (1920, 816)
