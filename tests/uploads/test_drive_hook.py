@@ -1,0 +1,89 @@
+"""POST /hooks/drive: signature checks and ingestion of a Drive file (from the local fake Drive)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.db import tenant_tx
+from app.hooks import sign_hook
+from app.models import Asset, AssetStatus
+from tests.storage.drive_env import write_service_account
+from tests.storage.fake_drive import DriveFile, FakeDrive, Fault
+from tests.uploads.conftest import Owner
+
+FILE_ID = "1DriveFileAbcDEF_-x"
+
+
+@pytest.fixture
+async def drive(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                clip_bytes: bytes) -> AsyncIterator[FakeDrive]:
+    server = FakeDrive()
+    await server.start()
+    server.files[FILE_ID] = DriveFile(FILE_ID, "Episode 1 \u202eevil.mp4", ["shared"], clip_bytes)
+    creds = write_service_account(tmp_path / "sa.json", f"{server.base}/token")
+    monkeypatch.setattr(settings.storage, "gdrive_credentials_file", creds)
+    monkeypatch.setattr(settings.storage, "gdrive_api_base", server.base)
+    yield server
+    await server.stop()
+
+
+async def post_hook(client: httpx.AsyncClient, settings: Settings, body: dict[str, object],
+                    headers: dict[str, str] | None = None) -> httpx.Response:
+    raw = json.dumps(body).encode()
+    signed = headers if headers is not None else sign_hook(settings.webhook_secret, raw)
+    return await client.post("/hooks/drive", content=raw, headers={"Content-Type": "application/json", **signed})
+
+
+async def test_drive_file_ingested(client: httpx.AsyncClient, settings: Settings, owner: Owner, drive: FakeDrive,
+                                   clip_bytes: bytes) -> None:
+    drive.faults.append(Fault("error", "download", 503))  # a transient Drive failure is retried
+    resp = await post_hook(client, settings, {"fileId": FILE_ID, "projectId": str(owner.project_id)})
+    assert resp.status_code == 202, resp.text
+    async with tenant_tx(owner.tenant.id):  # ASGI transport: the background ingest has finished
+        asset = await Asset.get(id=resp.json()["assetId"])
+    assert (asset.status, asset.sha256) == (AssetStatus.READY, hashlib.sha256(clip_bytes).hexdigest())
+    assert asset.filename == "Episode 1 evil.mp4"
+    assert drive.faults == []
+    again = await post_hook(client, settings, {"fileId": FILE_ID, "projectId": str(owner.project_id)})
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+
+
+async def test_signature_required(client: httpx.AsyncClient, settings: Settings, owner: Owner,
+                                  drive: FakeDrive) -> None:
+    body = {"fileId": FILE_ID, "projectId": str(owner.project_id)}
+    raw = json.dumps(body).encode()
+    cases = [
+        {},
+        sign_hook("not-the-secret", raw),
+        sign_hook(settings.webhook_secret, raw, int(time.time()) - 3600),  # replayed an hour later
+        {**sign_hook(settings.webhook_secret, raw), "X-Recap-Signature": "sha256=" + "0" * 64},
+        sign_hook(settings.webhook_secret, raw + b" "),  # signed body != sent body
+    ]
+    for headers in cases:
+        resp = await post_hook(client, settings, body, headers)
+        assert resp.status_code == 401, headers
+        assert resp.json()["error"]["code"] == "BAD_SIGNATURE"
+    assert "download" not in drive.calls and "get" not in drive.calls
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"fileId": FILE_ID, "projectId": str(uuid.uuid4())}, 404),
+    ({"fileId": "../../etc", "projectId": "P"}, 400),
+    ({"projectId": "P"}, 400),
+    ({"fileId": "1MissingOnDrive000", "projectId": "P"}, 404),
+])
+async def test_bad_requests(client: httpx.AsyncClient, settings: Settings, owner: Owner, drive: FakeDrive,
+                            body: dict[str, str], status: int) -> None:
+    if body.get("projectId") == "P":
+        body = {**body, "projectId": str(owner.project_id)}
+    resp = await post_hook(client, settings, body)
+    assert resp.status_code == status, resp.text
