@@ -35,6 +35,7 @@ from app.graphql.mutations.create_tenant import CreateTenantMutation
 from app.graphql.mutations.delete_project import DeleteProjectMutation
 from app.graphql.mutations.login import LoginMutation
 from app.graphql.mutations.logout import LogoutMutation
+from app.graphql.mutations.prepare_upload import PrepareUploadMutation
 from app.graphql.mutations.refresh_token import RefreshTokenMutation
 from app.graphql.mutations.register import RegisterMutation
 from app.graphql.mutations.remove_member import RemoveMemberMutation
@@ -59,6 +60,7 @@ MUTATIONS: tuple[type, ...] = (
     CreateTenantMutation, AddMemberMutation, ChangeRoleMutation, RemoveMemberMutation,
     CreateProjectMutation, UpdateProjectMutation, DeleteProjectMutation, SetQuotaPolicyMutation,
     RenderMutation,
+    PrepareUploadMutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (JobSubscription,)
 

@@ -213,3 +213,24 @@ async def terminate_upload(upload: Upload, settings: Settings) -> None:
         await Upload.filter(id=upload.id).using_db(conn).delete()
     drop_hasher(upload.id)
     await asyncio.to_thread(part_path(settings, upload.id).unlink, True)
+
+
+async def prepare_upload(principal: Principal, settings: Settings, *, project_id: UUID, filename: str,
+                         kind: AssetKind, size: int | None) -> dict[str, str]:
+    """What a client needs to start a tus upload: the checks of creation, run early, and the metadata to send.
+
+    Raises the errors of :func:`create_upload` (nothing is reserved yet: the tus POST does that).
+    """
+    principal.require(Role.EDITOR)
+    if size is not None:
+        if size < 0:
+            raise ValidationError("size must be >= 0", "size")
+        check_size(size, settings)
+    async with tenant_tx(principal.tenant_id) as conn:
+        if not await Project.filter(id=project_id, tenant_id=principal.tenant_id).using_db(conn).exists():
+            raise NotFoundError("project not found", "projectId")
+        if size is not None:
+            report = await quota.read_quota(conn, principal.tenant_id, settings.quota)
+            if report.storage_bytes_used + size > report.storage_bytes_limit:
+                raise QuotaExceededError("the file does not fit the storage quota", "size")
+    return {"filename": sanitize_filename(filename), "projectId": str(project_id), "kind": kind.value}
