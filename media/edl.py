@@ -28,7 +28,7 @@ from typing import Any
 
 from media._assemble_edl import Footage, fill_beat, slot_target
 from media.errors import EditListError
-from media.types import Alignment
+from media.types import Alignment, Clip
 
 JSON = dict[str, Any]
 
@@ -224,15 +224,19 @@ class EditList:
 
     @classmethod
     def from_json(cls, data: JSON) -> EditList:
-        version = int(data.get("version", EDL_VERSION))
-        if version != EDL_VERSION:
-            raise EditListError(f"unsupported edl.json version {version}")
-        options = EdlOptions.from_json(dict(data.get("options", {})))
-        if "profile" in data:
-            options = replace(options, profile=str(data["profile"]))
-        return cls(tuple(EdlSource.from_json(s) for s in data.get("sources", [])),
-                   tuple(BeatSlot.from_json(s) for s in data.get("slots", [])),
-                   tuple(EdlClip.from_json(c) for c in data.get("clips", [])), options, version)
+        """Read ``edl.json``; raises EditListError (EDL_INVALID) on a malformed document."""
+        try:
+            version = int(data.get("version", EDL_VERSION))
+            if version != EDL_VERSION:
+                raise EditListError(f"unsupported edl.json version {version}")
+            options = EdlOptions.from_json(dict(data.get("options", {})))
+            if "profile" in data:
+                options = replace(options, profile=str(data["profile"]))
+            return cls(tuple(EdlSource.from_json(s) for s in data.get("sources", [])),
+                       tuple(BeatSlot.from_json(s) for s in data.get("slots", [])),
+                       tuple(EdlClip.from_json(c) for c in data.get("clips", [])), options, version)
+        except (KeyError, TypeError, ValueError, AttributeError) as ex:
+            raise EditListError(f"malformed edl.json: {type(ex).__name__} {ex}") from ex
 
 
 def snap(t: float, fps: float) -> float:
@@ -286,6 +290,9 @@ def build_edl(alignment: Alignment, sources: Mapping[str, SourceInfo], *,
     keep = set(options.keep_source_audio_beats)
     for beat in alignment.beats:
         target = slot_target(beat, beat_durations, narration)
+        if not beat.clips and target > 0:
+            # Nothing aligned to this beat: carry on from where the previous clip stopped.
+            beat = replace(beat, clips=(_continuation(clips, sources, target),))
         runs = fill_beat(beat, target, footage)
         length = sum((b - a) / sources[sid].fps for sid, a, b in runs)
         if length < target - 0.5 / max(s.fps for s in sources.values()):
@@ -303,6 +310,14 @@ def build_edl(alignment: Alignment, sources: Mapping[str, SourceInfo], *,
     edl = EditList(srcs, tuple(slots), tuple(clips), options)
     validate_edl(edl, check_files=False)
     return edl
+
+
+def _continuation(clips: list[EdlClip], sources: Mapping[str, SourceInfo], target: float) -> Clip:
+    if clips:
+        last = clips[-1]
+        return Clip(last.source, last.src_out, last.src_out + target)
+    sid = next(iter(sources))
+    return Clip(sid, 0.0, target)
 
 
 # --------------------------------------------------------------------------- validation

@@ -145,3 +145,21 @@ def test_validate_clip_path_must_match_source() -> None:
     with pytest.raises(EditListError) as info:
         validate_edl(_edl([EdlClip("s0", "elsewhere.mp4", 1.0, 2.0, 0, 0.0)]), check_files=False)
     assert info.value.code == "EDL_INVALID"
+
+
+def test_beat_without_clips_continues_from_previous() -> None:
+    edl = build_edl(_alignment([[(10.0, 12.0)], []]), SOURCES, beat_durations={0: 2.0, 1: 1.5})
+    # 1.5 s = 37.5 frames: half frames round down
+    assert [(c.beat, c.src_in, c.src_out) for c in edl.clips] == [(0, 10.0, 12.0), (1, 12.0, 12.0 + 37 / FPS)]
+
+
+@pytest.mark.parametrize("data", [
+    {"version": 2, "clips": []},
+    {"version": 1, "clips": [{"source": "s0"}]},
+    {"version": 1, "sources": [{"id": "s0", "path": "x", "fps": "fast", "duration": 1}]},
+    {"version": "one"},
+])
+def test_malformed_json(data: dict[str, object]) -> None:
+    with pytest.raises(EditListError) as info:
+        EditList.from_json(data)
+    assert info.value.code == "EDL_INVALID"
