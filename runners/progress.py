@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from app.events import ProgressEvent, publish
 from runners.state import next_seq
+
+log = logging.getLogger(__name__)
 
 EmitFn = Callable[[str | None, str, float, str, str], Awaitable[None]]
 
@@ -36,7 +40,11 @@ class Emitter:
         seq = await next_seq(self.job_id)
         event = ProgressEvent(str(self.job_id), str(self.project_id), seq, stage, state,
                               round(max(0.0, min(1.0, progress)), 4), message, kind)
-        await publish(self.redis, event)
+        try:
+            await publish(self.redis, event)
+        except (RedisError, OSError) as ex:
+            # Events are best effort: PostgreSQL has the state, and subscribers resync from it.
+            log.warning("progress event %s of job %s not published: %s", seq, self.job_id, ex)
 
 
 class ProgressReporter:

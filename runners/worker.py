@@ -8,13 +8,17 @@ media work runs in threads with progress and cancel hooks; messages are JSON.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
+import time
 from typing import Any, ClassVar
 
 from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker, create_worker
+from redis.exceptions import RedisError
 
 from app.config import Settings, get_settings
 from app.db import close_db, init_db
@@ -85,4 +89,29 @@ def build_worker(settings: Settings | None = None, *, queue: str = CPU_QUEUE, bu
         handle_signals=handle_signals, poll_delay=0.2)
 
 
-__all__ = ["GPU_QUEUE", "CpuWorker", "build_worker"]
+async def _run_once(settings: Settings, queue: str, burst: bool) -> None:
+    worker = build_worker(settings, queue=queue, burst=burst)
+    try:
+        await worker.async_run()
+    finally:
+        with contextlib.suppress(RedisError, OSError):
+            await worker.close()
+
+
+def run_supervised(settings: Settings, *, queue: str = CPU_QUEUE, burst: bool = False) -> None:
+    """Run a worker; when Redis goes away (restart, failover) start a fresh one instead of dying.
+
+    Work in flight is safe: its stage run is in PostgreSQL, and the reconciler re-queues it.
+    """
+    delay = 1.0
+    while True:
+        try:
+            asyncio.run(_run_once(settings, queue, burst))
+            return
+        except (RedisError, OSError) as ex:
+            log.warning("worker lost Redis (%s); starting again in %.0f s", ex, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+__all__ = ["GPU_QUEUE", "CpuWorker", "build_worker", "run_supervised"]

@@ -25,14 +25,13 @@ def worker(
     with runtime_settings() as settings:
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         from app.queue import CPU_QUEUE, GPU_QUEUE
-        from runners.worker import build_worker
+        from runners.worker import run_supervised
 
-        w = build_worker(settings, queue=GPU_QUEUE if queue == "gpu" else CPU_QUEUE, burst=burst)
-        w.run()
+        run_supervised(settings, queue=GPU_QUEUE if queue == "gpu" else CPU_QUEUE, burst=burst)
 
 
 def demo(
-    source: list[Path] = typer.Option(None, "--source", exists=True, dir_okay=False, help="your own movie (repeatable)"),
+    source: list[Path] = typer.Option(None, "--source", exists=True, dir_okay=False, help="your movie (repeatable)"),
     script: Path | None = typer.Option(None, "--script", exists=True, dir_okay=False, help="your recap script"),
     out: Path = typer.Option(Path("recap-demo"), "--out", "-o", help="where the outputs go"),
     profile: str = typer.Option("720p", help="output profile: 1080p, 720p or source"),

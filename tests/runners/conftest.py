@@ -81,3 +81,70 @@ def run_worker(settings: Settings) -> Callable[..., Awaitable[None]]:
             await worker.close()
 
     return run
+
+
+@pytest.fixture
+def api_server() -> Callable[[Settings], Any]:
+    """``async with api_server(settings) as url``: the real app on uvicorn, on a free loopback port."""
+    import contextlib
+    import socket
+
+    import uvicorn
+
+    from app.main import create_app
+
+    @contextlib.asynccontextmanager
+    async def serve(settings: Settings) -> Any:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        app = create_app(settings.model_copy(update={"public_url": url}))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                               ws="websockets-sansio"))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        try:
+            yield url
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, 30)
+
+    return serve
+
+
+def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for a ``recap worker`` subprocess on the test's database, Redis and storage."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECAP_")}
+    env.update({"DATABASE_URL": settings.database_url or "", "REDIS_URL": settings.redis_url or "",
+                "RECAP_ENV": "test", "RECAP_DATA_DIR": str(settings.data_dir),
+                "RECAP_STORAGE__ROOT": str(settings.storage_root), **extra})
+    return env
+
+
+@pytest.fixture
+def spawn_worker(settings: Settings) -> Any:
+    """``spawn_worker(**env) -> Popen`` of ``recap worker``; every process is killed at teardown."""
+    import subprocess
+    import sys
+
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def spawn(redis_url: str | None = None, **extra: str) -> subprocess.Popen[bytes]:
+        env = worker_env(settings, **extra)
+        if redis_url:
+            env["REDIS_URL"] = redis_url
+        proc = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "worker"], env=env)
+        procs.append(proc)
+        return proc
+
+    yield spawn
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
