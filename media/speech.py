@@ -20,7 +20,7 @@ import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import av
 import numpy as np
@@ -80,6 +80,7 @@ class TranscribeOptions:
             raise ValueError("max_new_tokens must be in [1, 224] or None")
 
 
+@runtime_checkable
 class Transcriber(Protocol):
     """A speech-to-text backend with word timestamps; load the model once, call many times."""
 

@@ -15,6 +15,7 @@ from media.speech import (
     SAMPLE_RATE,
     FasterWhisperTranscriber,
     TranscribeOptions,
+    Transcriber,
     default_whisper_model_dir,
     extract_audio,
     write_wav,
@@ -144,6 +145,11 @@ def test_options_rejected(kwargs: dict[str, object]) -> None:
 def test_default_model_dir_ships_tiny_en() -> None:
     model_dir = default_whisper_model_dir()
     assert (model_dir / "model.bin").is_file() and (model_dir / "tokenizer.json").is_file()
+
+
+def test_backend_satisfies_the_protocol(transcriber: FasterWhisperTranscriber) -> None:
+    backend: Transcriber = transcriber  # mypy checks the signature; isinstance checks the method at run time
+    assert isinstance(backend, Transcriber)
 
 
 def test_missing_model_dir(tmp_path: Path) -> None:
