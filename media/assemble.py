@@ -216,6 +216,8 @@ def assemble(edl: EditList, out_path: str | os.PathLike[str], options: AssembleO
     out = Path(out_path)
     _check_output(out)
     validate_edl(edl)
+    if any(os.path.exists(s.path) and os.path.samefile(s.path, out) for s in edl.sources if out.exists()):
+        raise OutputError(f"output {out.name} would overwrite one of its sources")
     profile = get_profile(options.profile or edl.profile)
     facts = {path: _probe(path) for path in dict.fromkeys(c.path for c in edl.clips)}
     _check_ranges(edl, facts)

@@ -294,6 +294,14 @@ def test_unwritable_output(clip12: Path, tmp_path: Path, where: str) -> None:
     assert _files(tmp_path) == ["dir.mp4", "file"]
 
 
+def test_output_over_its_source(tmp_path: Path) -> None:
+    src = make_indexed_clip(tmp_path / "src.mp4", 24, FPS, SIZE, 12)
+    before = src.read_bytes()
+    with pytest.raises(OutputError):
+        assemble(_edl([(src, FPS, 0, 10)]), src)
+    assert src.read_bytes() == before
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
 def test_read_only_folder(clip12: Path, tmp_path: Path) -> None:
     folder = tmp_path / "ro"
