@@ -69,7 +69,8 @@ def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
     if rate == RATE:
         return samples.astype(np.float32)
     n = round(len(samples) * RATE / rate)
-    return np.interp(np.linspace(0, len(samples) - 1, n), np.arange(len(samples)), samples).astype(np.float32)
+    out: np.ndarray = np.interp(np.linspace(0, len(samples) - 1, n), np.arange(len(samples)), samples)
+    return out.astype(np.float32)
 
 
 def _dialogue(narrator: Narrator, lines: Sequence[str], work: Path, tag: str) -> np.ndarray:

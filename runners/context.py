@@ -110,4 +110,4 @@ class StageContext:
 
     async def job(self) -> Job:
         async with system_tx() as conn:
-            return await Job.get(id=self.job_id).using_db(conn)
+            return await Job.get(id=self.job_id, using_db=conn)

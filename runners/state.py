@@ -56,7 +56,8 @@ async def claim_stage(job_id: UUID | str, stage: Stage, *, lease_s: float) -> Cl
         run.attempt += 1
         run.lease_expires_at = now() + timedelta(seconds=lease_s)
         run.started_at = now()
-        run.error_code = run.error_message = None
+        run.error_code = None  # type: ignore[assignment]
+        run.error_message = None  # type: ignore[assignment]
         await run.save(using_db=conn)
         if job.state is JobState.QUEUED:
             job.state = JobState.RUNNING
@@ -82,8 +83,8 @@ async def extend_lease(claim: Claim, *, lease_s: float, progress: float | None =
 
 async def is_cancelled(job_id: UUID | str) -> bool:
     async with system_tx() as conn:
-        state = await Job.filter(id=job_id).using_db(conn).values_list("state", flat=True)
-    return not state or state[0] in (JobState.CANCELLED, JobState.FAILED)
+        job = await Job.filter(id=job_id).using_db(conn).first()
+    return job is None or job.state in (JobState.CANCELLED, JobState.FAILED)
 
 
 async def succeed_stage(claim: Claim, *, artifact_id: UUID | None, cached: bool, input_hash: str | None) -> bool:
@@ -139,7 +140,8 @@ async def advance_job(job_id: UUID | str) -> Advance | None:
             await StageRun.filter(job_id=job.id, stage__in=ready).using_db(conn).update(state=StageState.QUEUED)
             job.state = JobState.RUNNING
         if is_complete(states):
-            job.state, job.finished_at, job.current_stage = JobState.SUCCEEDED, now(), None
+            job.state, job.finished_at = JobState.SUCCEEDED, now()
+            job.current_stage = None  # type: ignore[assignment]
         job.progress = 1.0 if job.state is JobState.SUCCEEDED else job_progress(
             states, {r.stage: r.progress for r in runs})
         await job.save(using_db=conn)

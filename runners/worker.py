@@ -84,7 +84,7 @@ def build_worker(settings: Settings | None = None, *, queue: str = CPU_QUEUE, bu
     rs: RedisSettings = redis_settings(settings.redis_url)
     crons = CpuWorker.cron_jobs if queue == CPU_QUEUE else []
     return create_worker(
-        CpuWorker, redis_settings=rs, queue_name=queue, burst=burst, cron_jobs=crons,
+        CpuWorker, redis_settings=rs, queue_name=queue, burst=burst, cron_jobs=crons,  # type: ignore[arg-type]
         ctx={"settings": settings, **(ctx or {})}, max_jobs=settings.worker.max_jobs,
         handle_signals=handle_signals, poll_delay=0.2)
 

@@ -176,7 +176,8 @@ async def retry_job(principal: Principal, job_id: UUID | str, settings: Settings
         runs = await StageRun.filter(job_id=job.id).using_db(conn)
         ready = next_stages({r.stage: r.state for r in runs})
         await StageRun.filter(job_id=job.id, stage__in=ready).using_db(conn).update(state=StageState.QUEUED)
-        job.state, job.error_code, job.error_message, job.finished_at = JobState.QUEUED, None, None, None
+        job.state, job.finished_at = JobState.QUEUED, None
+        job.error_code = job.error_message = None  # type: ignore[assignment]
         await job.save(using_db=conn)
         attempts = {r.stage: r.attempt for r in runs}
     await render_events.clear_cancel(job.id)

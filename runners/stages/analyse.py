@@ -33,5 +33,5 @@ async def run(sc: StageContext, out: Path) -> dict[str, Any]:
 
         result = await sc.in_thread(analyse_video, path, progress=part, cancel=sc.cancelled)
         write_json(out / f"{src['id']}.shots.json", [s.to_json() for s in result.shots])
-        write_json(out / f"{src['id']}.frames.json", result.frames.to_json())
+        write_json(out / f"{src['id']}.frames.json", result.frames.to_json() if result.frames else {})
     return {"sources": len(sources)}

@@ -89,7 +89,7 @@ class RenderMutation:
                                                  info.context.settings)
         except AppError as ex:
             return error_for(ex, AlignmentEditResult)
-        return AlignmentPayload(job_id=job_id, edited=True, alignment=data)
+        return AlignmentPayload(job_id=job_id, edited=True, alignment=data)  # type: ignore[arg-type]
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="Let a job that waits for review go on to assembly.")

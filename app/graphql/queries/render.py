@@ -29,5 +29,5 @@ class RenderQuery:
             job = await render.get_job(principal, parse_id(job_id, what="job", field="jobId"))
         except AppError as ex:
             return error_for(ex, AlignmentResult)
-        return AlignmentPayload(job_id=job_id, edited=bool(job.options.get("alignment_edit")), alignment=data)
+        return AlignmentPayload(job_id=job_id, edited=bool(job.options.get("alignment_edit")), alignment=data)  # type: ignore[arg-type]
 

@@ -30,7 +30,7 @@ class JobSubscription:
         assert settings.redis_url
         async for event, stages in progress.job_events(principal, parse_id(job_id, what="job", field="jobId"),
                                                        settings.redis_url):
-            yield ProgressEvent.from_event(event, stages)
+            yield ProgressEvent.from_event(event, stages)  # type: ignore[arg-type]
 
     @strawberry.subscription(permission_classes=AUTHENTICATED,
                              description="Events of every job of a project (snapshots of running jobs first).")
@@ -41,4 +41,4 @@ class JobSubscription:
         assert settings.redis_url
         async for event, stages in progress.project_events(
                 principal, parse_id(project_id, what="project", field="projectId"), settings.redis_url):
-            yield ProgressEvent.from_event(event, stages)
+            yield ProgressEvent.from_event(event, stages)  # type: ignore[arg-type]
