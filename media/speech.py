@@ -128,7 +128,13 @@ def _decode_blocks(container: Any, stream: Any, sample_rate: int) -> Iterator[np
                 continue
             for frame in frames:
                 decoded += 1
-                for out in resampler.resample(frame):
+                try:
+                    outs = resampler.resample(frame)
+                except ValueError:  # the stream changed layout or rate midway (broadcast captures do)
+                    outs = resampler.resample(None)
+                    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+                    outs += resampler.resample(frame)
+                for out in outs:
                     yield out.to_ndarray().reshape(-1)
         for out in resampler.resample(None):
             yield out.to_ndarray().reshape(-1)

@@ -84,6 +84,33 @@ def test_extract_audio_from_video_with_sound(tmp_path: Path) -> None:
     assert abs(np.argmax(spectrum) * 8000 / (2 * (len(spectrum) - 1)) - 500.0) < 5.0
 
 
+def _adts_tone(path: Path, rate: int, layout: str, freq: float) -> bytes:
+    import av
+
+    with av.open(str(path), "w", format="adts") as out:
+        stream = out.add_stream("aac", rate=rate, layout=layout)
+        wave_ = (0.3 * np.sin(2 * np.pi * freq * np.arange(rate) / rate)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(np.stack([wave_] * (2 if layout == "stereo" else 1)), format="fltp",
+                                           layout=layout)
+        frame.sample_rate, frame.pts = rate, 0
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    return path.read_bytes()
+
+
+def test_extract_audio_survives_a_format_change_midstream(tmp_path: Path) -> None:
+    # Two ADTS AAC streams back to back: 1 s stereo 44.1 kHz at 500 Hz, then 1 s mono 22.05 kHz at 1 kHz.
+    joined = tmp_path / "joined.aac"
+    joined.write_bytes(_adts_tone(tmp_path / "a.aac", 44100, "stereo", 500.0)
+                       + _adts_tone(tmp_path / "b.aac", 22050, "mono", 1000.0))
+    audio = extract_audio(joined)
+    assert 1.9 < len(audio) / SAMPLE_RATE < 2.3
+    for start, freq in ((0.3, 500), (len(audio) / SAMPLE_RATE - 0.7, 1000)):
+        piece = audio[int(start * SAMPLE_RATE): int(start * SAMPLE_RATE) + SAMPLE_RATE // 2]
+        peak_hz = np.argmax(np.abs(np.fft.rfft(piece))) * SAMPLE_RATE / len(piece)
+        assert abs(peak_hz - freq) <= 4
+
+
 @needs_media
 def test_extract_audio_real_flac_and_mp4() -> None:
     assert abs(len(extract_audio(JFK)) / SAMPLE_RATE - 11.0) < 0.05
