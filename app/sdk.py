@@ -102,9 +102,9 @@ class RecapClient:
 
     async def prepare_upload(self, project_id: str, kind: str, filename: str, size: int) -> dict[str, Any]:
         data = await self.graphql(
-            "mutation($p:ID!,$k:AssetKind!,$f:String!,$s:Float!){prepareUpload(projectId:$p,kind:$k,filename:$f,"
-            "size:$s){__typename ...on UploadTicket{endpoint metadata{key value}} ...on Error{code message field}}}",
-            {"p": project_id, "k": kind, "f": filename, "s": size})
+            "mutation($i:PrepareUploadInput!){prepareUpload(input:$i){__typename ...on UploadTicket{endpoint "
+            "metadata{key value}} ...on Error{code message field}}}",
+            {"i": {"projectId": project_id, "kind": kind, "filename": filename, "size": size}})
         return _typed(data["prepareUpload"])
 
     async def upload_asset(self, project_id: str, path: Path, kind: str, **kw: Any) -> str:
