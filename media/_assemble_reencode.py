@@ -8,6 +8,7 @@ equal rates give exactly the source frames ``[first, end)``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from fractions import Fraction
@@ -93,24 +94,38 @@ class Reencoder:
         """Frames (with their source index) from the last one at or before ``first``."""
         tb = Fraction(stream.time_base or Fraction(1, 90000))
         start = stream.start_time or 0
-        try:
-            cont.seek(start + int(first / rate / tb), stream=stream, backward=True, any_frame=False)
-            prev: tuple[av.VideoFrame, int] | None = None
-            for frame in cont.decode(stream):
-                if frame.pts is None:
-                    continue
-                idx = round((frame.pts - start) * tb * rate)
-                if idx < first:
-                    prev = (frame, idx)
-                    continue
-                if prev is not None and idx > first:
-                    yield prev
-                prev = None
-                yield frame, idx
-        except av.error.FFmpegError as ex:
-            raise DecodeError(f"cannot decode {cont.name} near {float(first / rate):.3f} s") from ex
+        back = Fraction(0)
+        while True:
+            target = start + int(max(Fraction(0), first / rate - back) / tb)
+            frames = self._decode_at(cont, stream, target, start, tb, rate)
+            head = next(frames, None)
+            # Open GOPs: a seek can land on a keyframe whose leading frames (before it) are undecodable.
+            if head is None or head[1] <= first or target <= start or back > 60:
+                break
+            back += 2
+        if head is None:
+            return
+        prev: tuple[av.VideoFrame, int] | None = None
+        for item in itertools.chain([head], frames):
+            if item[1] < first:
+                prev = item
+                continue
+            if prev is not None and item[1] > first:
+                yield prev
+            prev = None
+            yield item
         if prev is not None:
             yield prev
+
+    def _decode_at(self, cont: av.container.InputContainer, stream: av.video.stream.VideoStream, target: int,
+                   start: int, tb: Fraction, rate: Fraction) -> Iterator[tuple[av.VideoFrame, int]]:
+        try:
+            cont.seek(target, stream=stream, backward=True, any_frame=False)
+            for frame in cont.decode(stream):
+                if frame.pts is not None:
+                    yield frame, round((frame.pts - start) * tb * rate)
+        except av.error.FFmpegError as ex:
+            raise DecodeError(f"cannot decode {cont.name} near {float((target - start) * tb):.3f} s") from ex
 
     def _encode(self, frame: av.VideoFrame) -> None:
         out = self._conform(frame)

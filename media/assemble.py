@@ -225,11 +225,31 @@ def assemble(edl: EditList, out_path: str | os.PathLike[str], options: AssembleO
     if options.mode == "smart" and blocker:
         raise EncodeError(f"smart render impossible: {blocker}")
     smart = options.mode != "reencode" and blocker is None
-    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.part{out.suffix}")
     job = _Job(edl, profile, options, facts, progress, cancel or never_cancel)
+    fmt = _FORMATS[out.suffix.lower()]
     try:
-        counts = job.run(tmp, _FORMATS[out.suffix.lower()], smart)
+        counts = _write(job, out, fmt, smart)
+    except (DecodeError, EncodeError) as ex:
+        if not smart or options.mode == "smart":
+            raise
+        # e.g. an open-GOP source whose keyframes are not IDR: the full re-encode still works
+        blocker, smart = f"smart render failed ({ex}); re-encoded", False
+        counts = _write(job, out, fmt, smart)
+    copied, encoded, frames, samples, size, rate = counts
+    starts = tuple(itertools.accumulate(job.counts, initial=0))[:-1]
+    mode = ("copy" if encoded == 0 else "smart") if smart else "reencode"
+    return AssembleResult(str(out), float(frames / rate), frames, mode, encoded, copied, float(rate), size[0],
+                          size[1], samples, profile.sample_rate, time.perf_counter() - started,
+                          "" if smart else (blocker or "re-encode requested"), starts)
+
+
+def _write(job: _Job, out: Path, fmt: str, smart: bool) -> tuple[int, int, int, int, tuple[int, int], Fraction]:
+    """Run the job into a temporary file, then rename it; remove it on any failure."""
+    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.part{out.suffix}")
+    try:
+        counts = job.run(tmp, fmt, smart)
         os.replace(tmp, out)
+        return counts
     except MediaError:
         tmp.unlink(missing_ok=True)
         raise
@@ -243,12 +263,6 @@ def assemble(edl: EditList, out_path: str | os.PathLike[str], options: AssembleO
         if isinstance(ex, av.error.FFmpegError):
             raise EncodeError(f"cannot assemble {out.name}: {ex}") from ex
         raise
-    copied, encoded, frames, samples, size, rate = counts
-    starts = tuple(itertools.accumulate(job.counts, initial=0))[:-1]
-    mode = ("copy" if encoded == 0 else "smart") if smart else "reencode"
-    return AssembleResult(str(out), float(frames / rate), frames, mode, encoded, copied, float(rate), size[0],
-                          size[1], samples, profile.sample_rate, time.perf_counter() - started,
-                          "" if smart else (blocker or "re-encode requested"), starts)
 
 
 class _Job:

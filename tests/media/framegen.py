@@ -62,7 +62,7 @@ def _tone_block(first_sample: int, n: int, frame_index: int) -> NDArray[np.float
 def make_indexed_clip(path: str | Path, frames: int, fps: float, size: tuple[int, int], gop: int, *,
                       audio: bool = True, codec: str = "libx264", pix_fmt: str = "yuv420p",
                       start_index: int = 0, bframes: int | None = None, preset: str = "veryfast",
-                      crf: int = 20) -> Path:
+                      crf: int = 20, x264_params: str | None = None) -> Path:
     """Write an MP4 of ``frames`` frames whose pixels encode ``start_index + n``; tones in the audio."""
     path = Path(path)
     width, height = size
@@ -76,6 +76,8 @@ def make_indexed_clip(path: str | Path, frames: int, fps: float, size: tuple[int
             opts.update(preset=preset, crf=str(crf))
             if bframes is not None:
                 opts["bf"] = str(bframes)
+            if x264_params:
+                opts["x264-params"] = x264_params
         vs.codec_context.options = opts
         aus = out.add_stream("aac", rate=SAMPLE_RATE, layout="mono") if audio else None
         sample = 0

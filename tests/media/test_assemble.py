@@ -168,6 +168,17 @@ def test_progress_and_json(clip12: Path, tmp_path: Path) -> None:
     assert _files(tmp_path) == ["out.mp4"]
 
 
+def test_open_gop_source_falls_back_to_reencode(tmp_path: Path) -> None:
+    src = make_indexed_clip(tmp_path / "open.mp4", 100, FPS, SIZE, 12, bframes=3, x264_params="open-gop=1")
+    cuts = [(src, FPS, 5, 40), (src, FPS, 70, 90), (src, FPS, 13, 30)]
+    result = assemble(_edl(cuts), tmp_path / "out.mp4")
+    assert result.mode == "reencode" and "smart render failed" in result.reason
+    assert read_frame_indices(result.path) == [i for _, _, a, b in cuts for i in range(a, b)]
+    with pytest.raises(DecodeError):
+        assemble(_edl(cuts), tmp_path / "smart.mp4", AssembleOptions(mode="smart"))
+    assert _files(tmp_path) == ["open.mp4", "out.mp4"]
+
+
 def test_video_only(clip12: Path, tmp_path: Path) -> None:
     result = assemble(_edl([(clip12, FPS, 3, 30)]), tmp_path / "out.mp4", AssembleOptions(audio=False))
     assert result.audio_samples == 0
