@@ -5,7 +5,7 @@ frames carry their index in pixels; cached under bench/results/. Edit: 40 clips 
 frames totalling about 3 minutes. Both outputs are decoded and their frame indices compared
 with the expected list. Also timed: the pure copy path (the same clips moved to keyframes).
 
-    .venv/bin/python bench/assembly.py            # full size
+    .venv/bin/python bench/assembly.py            # full size -> bench/results/assembly.json
     .venv/bin/python bench/assembly.py --quick    # 2-minute source, 10 clips
     .venv/bin/python bench/assembly.py --quick --gop 1   # how the ratio grows with shorter GOPs
 """
@@ -113,7 +113,7 @@ def main() -> None:
                       "seconds_per_output_second": round(copy_s / copy.duration, 4),
                       "video_only_seconds_per_output_second": round(copy_video_s / copy.duration, 4)},
     }
-    out = RESULTS / ("assembly.json" if gop == 50 else f"assembly_gop{gop}.json")
+    out = RESULTS / ("assembly" + ("_quick" if args.quick else "") + ("" if gop == 50 else f"_gop{gop}") + ".json")
     out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     print(f"smart {smart_s:.2f} s vs re-encode {full_s:.2f} s: {full_s / smart_s:.2f}x faster; "
