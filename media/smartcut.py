@@ -9,9 +9,10 @@ x264 as a closed GOP that starts with an IDR and carries its SPS/PPS in band; th
 source's SPS/PPS are repeated in band where copied packets resume, so one decoder
 reads every part of the stream::
 
-    sink = PacketSink(out_stream, delay=4)
+    sink = PacketSink(out_container, out_stream, rate=Fraction(24), avc=avc_config)
     with SmartSource("movie.mp4", EdgeEncoding(preset="veryfast", crf=18)) as src:
-        copied, encoded = src.cut(first=120, end=260, sink=sink)
+        copied, encoded = src.cut(120, 260, sink, base=0)  # source frames 120..259 -> output 0..139
+    sink.pump(block=True)
 """
 
 from __future__ import annotations
