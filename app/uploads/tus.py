@@ -137,6 +137,23 @@ class _Sink:
         os.close(self.fd)
 
 
+class _Pipeline:
+    """One block written (and hashed) in a thread while the next one is received."""
+
+    def __init__(self, sink: _Sink) -> None:
+        self.sink = sink
+        self.pending: asyncio.Future[None] | None = None
+
+    async def submit(self, block: bytes) -> None:
+        await self.drain()
+        self.pending = asyncio.ensure_future(asyncio.to_thread(self.sink.write, block))
+
+    async def drain(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            await pending
+
+
 async def append_stream(path: Path, offset: int, body: AsyncIterator[bytes], *, limit: int,
                         checksum: tuple[str, bytes] | None, whole_file_hasher: Any = None,
                         disconnect: type[BaseException] = ConnectionError,
@@ -151,6 +168,7 @@ async def append_stream(path: Path, offset: int, body: AsyncIterator[bytes], *, 
     chunk_hasher = hashlib.new(checksum[0]) if checksum else None
     hashers = [h for h in (chunk_hasher, whole_file_hasher) if h is not None]
     sink = await asyncio.to_thread(_Sink, path, offset, hashers)
+    pipe = _Pipeline(sink)
     buffer, written, interrupted = bytearray(), 0, False
     try:
         try:
@@ -160,22 +178,25 @@ async def append_stream(path: Path, offset: int, body: AsyncIterator[bytes], *, 
                     raise TusError(413, "UPLOAD_TOO_LARGE", "the body goes past Upload-Length")
                 buffer += data
                 if len(buffer) >= WRITE_BLOCK:
-                    await asyncio.to_thread(sink.write, bytes(buffer))
+                    await pipe.submit(bytes(buffer))
                     buffer.clear()
                     if on_block is not None:
                         await on_block()
         except disconnect:
             interrupted = True
         if buffer:
-            await asyncio.to_thread(sink.write, bytes(buffer))
+            await pipe.submit(bytes(buffer))
+        await pipe.drain()
         if chunk_hasher is not None and checksum is not None:
             if interrupted:
                 raise ChunkDiscarded("the request broke off before its checksummed body was complete")
             if chunk_hasher.digest() != checksum[1]:
                 raise TusError(460, "CHECKSUM_MISMATCH", f"{checksum[0]} of the body does not match Upload-Checksum")
     except (TusError, ChunkDiscarded):
+        await pipe.drain()
         await asyncio.to_thread(sink.rollback, offset)
-        await asyncio.to_thread(sink.close)
         raise
-    await asyncio.to_thread(sink.close)
+    finally:
+        await pipe.drain()
+        await asyncio.to_thread(sink.close)
     return AppendResult(offset + written, written, interrupted)
