@@ -87,3 +87,37 @@ async def test_bad_requests(client: httpx.AsyncClient, settings: Settings, owner
         body = {**body, "projectId": str(owner.project_id)}
     resp = await post_hook(client, settings, body)
     assert resp.status_code == status, resp.text
+
+
+WORKFLOW = Path(__file__).resolve().parents[2] / "deploy" / "n8n" / "drive-to-recap.json"
+
+
+def test_n8n_workflow_matches_the_hook_contract(settings: Settings) -> None:
+    """The shipped workflow chains trigger -> body -> HMAC -> POST /hooks/drive with our headers."""
+    from app.hooks import verify_hook
+
+    workflow = json.loads(WORKFLOW.read_text())
+    nodes = {n["name"]: n for n in workflow["nodes"]}
+    chain, name = [], "New file in Drive folder"
+    while name:
+        chain.append(nodes[name]["type"])
+        nxt = workflow["connections"].get(name, {}).get("main", [[]])[0]
+        name = nxt[0]["node"] if nxt else ""
+    assert chain == ["n8n-nodes-base.googleDriveTrigger", "n8n-nodes-base.code", "n8n-nodes-base.crypto",
+                     "n8n-nodes-base.httpRequest"]
+    crypto = next(n for n in nodes.values() if n["type"] == "n8n-nodes-base.crypto")["parameters"]
+    assert (crypto["action"], crypto["type"], crypto["encoding"]) == ("hmac", "SHA256", "hex")
+    assert crypto["value"] == "={{ $json.timestamp }}.{{ $json.body }}"
+    post = next(n for n in nodes.values() if n["type"] == "n8n-nodes-base.httpRequest")["parameters"]
+    assert post["url"].endswith("/hooks/drive") and post["contentType"] == "raw"
+    headers = {h["name"]: h["value"] for h in post["headerParameters"]["parameters"]}
+    assert headers == {"X-Recap-Timestamp": "={{ $json.timestamp }}",
+                       "X-Recap-Signature": "=sha256={{ $json.signature }}"}
+    # What the Crypto node computes, done here by hand, passes the server's check.
+    import hashlib
+    import hmac
+
+    body = json.dumps({"fileId": FILE_ID, "projectId": str(uuid.uuid4()), "kind": "source_video"})
+    ts = str(int(time.time()))
+    digest = hmac.new(settings.webhook_secret.encode(), f"{ts}.{body}".encode(), hashlib.sha256).hexdigest()
+    assert verify_hook(settings.webhook_secret, body.encode(), ts, f"sha256={digest}")
