@@ -140,16 +140,23 @@ async def _main(settings: Settings, sources: list[Path], script: Path | None, ou
                                                          "title": project["name"]})
             console.print(f"render job {job['id']} started")
             final = await _follow(api, job["id"])
-            if final["state"] != "succeeded":
+            if str(final["state"]).lower() != "succeeded":
                 console.print(f"[red]job {final['state']}: {final.get('errorCode')} {final.get('errorMessage')}")
                 return 1
             return await _download(api, final, out)
     finally:
+        await _stop(server, server_task, worker, worker_task)
+
+
+async def _stop(server: Any, server_task: asyncio.Task[None], worker: Any, worker_task: asyncio.Task[None]) -> None:
+    worker_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await worker_task
+    with contextlib.suppress(Exception):
         await worker.close()
-        worker_task.cancel()
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(asyncio.gather(server_task, worker_task), timeout=15)
+    server.should_exit = True
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await asyncio.wait_for(server_task, timeout=15)
 
 
 async def _download(api: RecapClient, job: dict[str, Any], out: Path) -> int:
