@@ -82,14 +82,19 @@ def _validate(base: dict[str, Any], beats: list[dict[str, Any]]) -> dict[str, An
     return {**base, "beats": [by_index[i] for i in sorted(by_index)]}
 
 
+async def _locked_job(conn: Any, principal: Principal, job_id: UUID | str) -> Job:
+    job = await Job.filter(id=job_id, tenant_id=principal.tenant_id).using_db(conn).select_for_update().first()
+    if job is None:
+        raise NotFoundError("job not found", "jobId")
+    return job
+
+
 async def update_alignment(principal: Principal, job_id: UUID | str, beats: list[dict[str, Any]],
                            settings: Settings | None = None) -> dict[str, Any]:
     principal.require(Role.EDITOR)
     settings = settings or get_settings()
     async with tenant_tx(principal.tenant_id) as conn:
-        job = await Job.filter(id=job_id, tenant_id=principal.tenant_id).using_db(conn).select_for_update().first()
-        if job is None:
-            raise NotFoundError("job not found", "jobId")
+        job = await _locked_job(conn, principal, job_id)
         assembled = await StageRun.filter(job_id=job.id, stage=Stage.ASSEMBLE,
                                           state__in=[StageState.RUNNING, StageState.SUCCEEDED]).using_db(conn).exists()
         if job.state not in EDITABLE or assembled:
@@ -105,9 +110,7 @@ async def approve_alignment(principal: Principal, job_id: UUID | str, settings: 
     principal.require(Role.EDITOR)
     settings = settings or get_settings()
     async with tenant_tx(principal.tenant_id) as conn:
-        job = await Job.filter(id=job_id, tenant_id=principal.tenant_id).using_db(conn).select_for_update().first()
-        if job is None:
-            raise NotFoundError("job not found", "jobId")
+        job = await _locked_job(conn, principal, job_id)
         if job.state is not JobState.WAITING_REVIEW:
             raise ConflictError(f"the job is not waiting for review (it is {job.state.value})", "jobId")
         job.options = {**job.options, "approved": True}

@@ -23,15 +23,21 @@ VERSION = "script-v2"
 MAX_SCRIPT_BYTES = 2 * 1024 * 1024
 
 
+async def _chosen_or_newest(sc: StageContext, option: str, kind: AssetKind) -> Any:
+    """The asset the job's options name, else the project's newest ready asset of that kind."""
+    asset_id = sc.options.get(option)
+    asset = await sc.asset(str(asset_id)) if asset_id else None
+    if asset is None:
+        found = await sc.assets(kind)
+        asset = found[-1] if found else None
+    return asset
+
+
 async def _script_text(sc: StageContext) -> str:
     text = sc.options.get("script_text")
     if isinstance(text, str) and text.strip():
         return text
-    asset_id = sc.options.get("script_asset_id")
-    asset = await sc.asset(str(asset_id)) if asset_id else None
-    if asset is None:
-        scripts = await sc.assets(AssetKind.SCRIPT)
-        asset = scripts[-1] if scripts else None
+    asset = await _chosen_or_newest(sc, "script_asset_id", AssetKind.SCRIPT)
     if asset is None:
         raise StageInputError("NO_SCRIPT", "the project has no script (upload one or pass scriptText)")
     path = await sc.local_asset(asset)
@@ -46,11 +52,7 @@ async def _script_text(sc: StageContext) -> str:
 async def _recorded(sc: StageContext) -> Any:
     if sc.options.get("narration") != "recorded":
         return None
-    asset_id = sc.options.get("narration_asset_id")
-    asset = await sc.asset(str(asset_id)) if asset_id else None
-    if asset is None:
-        found = await sc.assets(AssetKind.NARRATION_AUDIO)
-        asset = found[-1] if found else None
+    asset = await _chosen_or_newest(sc, "narration_asset_id", AssetKind.NARRATION_AUDIO)
     if asset is None:
         raise StageInputError("NO_NARRATION", "recorded narration was chosen but none was uploaded")
     return asset
