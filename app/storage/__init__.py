@@ -90,6 +90,14 @@ async def fetch_to(storage: Storage, key: str, dest: Path) -> Path:
     return dest
 
 
+async def delete_prefix(storage: Storage, prefix: str) -> int:
+    """Delete every object under ``prefix`` (a job's or project's files); returns how many went."""
+    count = 0
+    for item in await storage.list(prefix):
+        count += await storage.delete(item.key)
+    return count
+
+
 def get_storage(settings: Settings) -> Storage:
     """The backend selected by ``settings.storage.backend``."""
     if settings.storage.backend == "gdrive":
@@ -103,5 +111,5 @@ def get_storage(settings: Settings) -> Storage:
 
 __all__ = [
     "InvalidKeyError", "ObjectNotFoundError", "RangeNotSatisfiableError", "StatResult", "Storage", "StorageError",
-    "StorageUnavailableError", "fetch_to", "get_storage",
+    "StorageUnavailableError", "delete_prefix", "fetch_to", "get_storage",
 ]

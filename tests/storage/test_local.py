@@ -10,7 +10,7 @@ from uuid import uuid4
 import pytest
 
 from app.config import Settings
-from app.storage import fetch_to, get_storage
+from app.storage import delete_prefix, fetch_to, get_storage
 from app.storage.errors import InvalidKeyError, ObjectNotFoundError, RangeNotSatisfiableError
 from app.storage.keys import input_key, output_key, safe_extension, validate_key
 from app.storage.local import LocalStorage
@@ -118,3 +118,10 @@ async def test_symlink_escape_refused(storage: LocalStorage, tmp_path: Path) -> 
 def test_get_storage_local(tmp_path: Path) -> None:
     storage = get_storage(Settings(data_dir=tmp_path))
     assert isinstance(storage, LocalStorage) and storage.root == (tmp_path / "storage").resolve()
+
+
+async def test_delete_prefix(storage: LocalStorage) -> None:
+    for key in ["outputs/j1/a", "outputs/j1/b/c", "outputs/j10/x", "intermediate/j1/y"]:
+        await storage.put_stream(key, chunks([b"1"]))
+    assert await delete_prefix(storage, "outputs/j1/") == 2
+    assert [s.key for s in await storage.list("outputs/")] == ["outputs/j10/x"]
