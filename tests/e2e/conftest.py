@@ -1,0 +1,103 @@
+"""End-to-end fixtures: the pipeline fixtures of tests/runners plus API-level helpers.
+
+Re-exported from tests/runners/conftest.py: sample_film, principal_factory, project_with_assets,
+run_worker, api_server, spawn_worker. Added here: ``serve_process`` (a ``recap serve`` subprocess,
+a second API process with its own Redis pub/sub hub), ``follow`` (collect a job's progress events
+through the SDK) and ``SHARED`` (the shared media folder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.sdk import RecapClient
+from tests.runners.conftest import (  # noqa: F401  (fixtures re-exported for tests/e2e)
+    SHARED,
+    api_server,
+    principal_factory,
+    project_with_assets,
+    run_worker,
+    sample_film,
+    spawn_worker,
+    worker_env,
+)
+
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def follow(api: RecapClient, job_id: str, limit_s: float = 240.0, *,
+                 until: frozenset[str] = frozenset(TERMINAL)) -> list[dict[str, Any]]:
+    """Every ``jobProgress`` event of ``job_id`` until a snapshot or job event reaches a state in ``until``."""
+    events: list[dict[str, Any]] = []
+
+    async def collect() -> None:
+        async for event in api.job_progress(job_id):
+            events.append(event)
+            if event["kind"] in ("snapshot", "job") and event["state"] in until:
+                return
+
+    await asyncio.wait_for(collect(), limit_s)
+    return events
+
+
+@pytest.fixture
+async def serve_process(settings: Settings) -> AsyncIterator[Any]:
+    """``async with serve_process() as url``: ``recap serve`` in a subprocess on the test's database and Redis."""
+    procs: list[asyncio.subprocess.Process] = []
+
+    @asynccontextmanager
+    async def start(limit_s: float = 90.0) -> AsyncIterator[str]:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port),
+            env=worker_env(settings, RECAP_PUBLIC_URL=url))
+        procs.append(proc)
+        deadline = time.monotonic() + limit_s
+        async with httpx.AsyncClient(timeout=1.0) as http:
+            while True:
+                if proc.returncode is not None:
+                    pytest.fail(f"recap serve exited with {proc.returncode}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"{url}/healthz")).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    pytest.fail("recap serve did not answer /healthz in time")
+                await asyncio.sleep(0.2)
+        yield url
+
+    yield start
+    for proc in procs:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+def shared_file(*parts: str) -> Path:
+    """A file under ../shared, or a skip naming what is missing."""
+    path = SHARED.joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (../shared/{'/'.join(parts[:-1])} is not mounted)")
+    return path
