@@ -1,16 +1,18 @@
 """One request at a time per upload, across API pods: a Redis lock with a token and a TTL.
 
-The holder refreshes the TTL while a long PATCH streams; a crashed holder's lock lapses.
+While held, a heartbeat task pushes the TTL out every third of it (a slow or stalled body
+cannot lose the lock); a crashed holder's lock lapses after the TTL.
 
     lock = UploadLock(get_redis(), upload_id)
     if not await lock.acquire(): answer 423
-    try: ... await lock.refresh() ...
+    try: ...
     finally: await lock.release()
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
+import contextlib
 import uuid
 from typing import Any
 from uuid import UUID
@@ -31,18 +33,24 @@ class UploadLock:
         self.key = f"recap:upload:lock:{upload_id}"
         self.token = uuid.uuid4().hex
         self.ttl_ms = ttl_ms
-        self._refreshed = 0.0
+        self._heartbeat: asyncio.Task[None] | None = None
 
     async def acquire(self) -> bool:
-        ok = await self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms)
-        self._refreshed = time.monotonic()
-        return bool(ok)
+        """Take the lock (False when someone holds it) and start the heartbeat."""
+        if not await self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms):
+            return False
+        self._heartbeat = asyncio.create_task(self._beat())
+        return True
 
-    async def refresh(self) -> None:
-        """Push the TTL out again, at most every third of it."""
-        if time.monotonic() - self._refreshed >= self.ttl_ms / 3000:
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.ttl_ms / 3000)
             await self.redis.eval(_REFRESH, 1, self.key, self.token, str(self.ttl_ms))
-            self._refreshed = time.monotonic()
 
     async def release(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
         await self.redis.eval(_RELEASE, 1, self.key, self.token)

@@ -26,6 +26,7 @@ from app.errors import AppError, AuthError, NotFoundError, PermissionDeniedError
 from app.models import Upload
 from app.redis import get_redis
 from app.storage import Storage, get_storage
+from app.storage.errors import StorageError
 from app.uploads import service, tus
 from app.uploads.clamd import ScanError
 from app.uploads.completion import Outcome, complete_upload
@@ -74,6 +75,8 @@ def tus_endpoint(handler: Handler) -> Handler:
             return error_response(ex.status, ex.code, str(ex), ex.headers)
         except AppError as ex:
             return _app_error(ex)
+        except StorageError as ex:  # the store is down: the upload stays open, retry the last PATCH
+            return error_response(503, ex.code, str(ex), {"Retry-After": "30"})
         response.headers.update(tus.base_headers())
         return response
     return endpoint
@@ -151,13 +154,13 @@ async def patch(request: Request) -> Response:
     if not await lock.acquire():
         raise tus.TusError(423, "UPLOAD_LOCKED", "another request is working on this upload")
     try:
-        return await _patch_locked(request, principal, offset, checksum, lock)
+        return await _patch_locked(request, principal, offset, checksum)
     finally:
         await lock.release()
 
 
-async def _patch_locked(request: Request, principal: Principal, offset: int, checksum: tuple[str, bytes] | None,
-                        lock: UploadLock) -> Response:
+async def _patch_locked(request: Request, principal: Principal, offset: int,
+                        checksum: tuple[str, bytes] | None) -> Response:
     settings = _settings(request)
     upload = await _open_upload(principal, request)
     if upload.state not in service.OPEN_STATES:
@@ -178,7 +181,7 @@ async def _patch_locked(request: Request, principal: Principal, offset: int, che
     try:
         result = await tus.append_stream(service.part_path(settings, upload.id), offset, request.stream(),
                                          limit=limit, checksum=checksum, whole_file_hasher=hasher,
-                                         disconnect=ClientDisconnect, on_block=lock.refresh)
+                                         disconnect=ClientDisconnect)
     except tus.ChunkDiscarded as ex:
         raise tus.TusError(400, "REQUEST_INTERRUPTED", str(ex)) from None
     service.keep_hasher(upload.id, result.offset, hasher)

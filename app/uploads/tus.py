@@ -16,7 +16,7 @@ import base64
 import binascii
 import hashlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -156,8 +156,7 @@ class _Pipeline:
 
 async def append_stream(path: Path, offset: int, body: AsyncIterator[bytes], *, limit: int,
                         checksum: tuple[str, bytes] | None, whole_file_hasher: Any = None,
-                        disconnect: type[BaseException] = ConnectionError,
-                        on_block: Callable[[], Any] | None = None) -> AppendResult:
+                        disconnect: type[BaseException] = ConnectionError) -> AppendResult:
     """Append ``body`` to ``path`` at ``offset``; at most ``limit`` bytes.
 
     Raises TusError 413 (more than ``limit``) or 460 (checksum mismatch); the file is then cut
@@ -180,8 +179,6 @@ async def append_stream(path: Path, offset: int, body: AsyncIterator[bytes], *, 
                 if len(buffer) >= WRITE_BLOCK:
                     await pipe.submit(bytes(buffer))
                     buffer.clear()
-                    if on_block is not None:
-                        await on_block()
         except disconnect:
             interrupted = True
         if buffer:
