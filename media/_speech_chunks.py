@@ -106,11 +106,16 @@ def _trim_silence(word: Word, samples: np.ndarray) -> Word:
 
 
 def trim_segment(seg: Segment, samples: np.ndarray) -> Segment:
-    """``seg`` with every word's silent edges trimmed (times relative to ``samples``)."""
-    if not seg.words:
-        return seg
-    words = tuple(_trim_silence(w, samples) for w in seg.words)
-    return Segment(min(seg.start, words[0].start), seg.end, seg.text, words)
+    """``seg`` clamped to the piece, every word's silent edges trimmed (times relative to ``samples``)."""
+    length = len(samples) / SAMPLE_RATE
+
+    def clamp(t: float) -> float:
+        return min(max(float(t), 0.0), length)
+
+    words = tuple(_trim_silence(Word(clamp(w.start), clamp(w.end), w.text, w.probability), samples)
+                  for w in seg.words)
+    start = min(clamp(seg.start), words[0].start) if words else clamp(seg.start)
+    return Segment(start, max(start, clamp(seg.end)), seg.text, words)
 
 
 def _is_silent(samples: np.ndarray) -> bool:
