@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import socket
 import sys
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -56,6 +58,30 @@ async def follow(api: RecapClient, job_id: str, limit_s: float = 240.0, *,
 
     await asyncio.wait_for(collect(), limit_s)
     return events
+
+
+def check_gapless(events: list[dict[str, Any]], final: str = "succeeded") -> tuple[int, int]:
+    """A snapshot, then every seq after it exactly once, each stage's own events in order, ending in ``final``.
+
+    Returns (number of live events, number that arrived before a lower seq of another stage).
+    """
+    assert events, "no events at all"
+    first, live = events[0], events[1:]
+    assert first["kind"] == "snapshot" and isinstance(first["stages"], list) and first["stages"]
+    last = events[-1]
+    assert last["kind"] == "job" and last["state"] == final, last
+    seqs = [e["seq"] for e in live]
+    assert len(seqs) == len(set(seqs)), "an event was delivered twice"
+    expected = set(range(first["seq"] + 1, max(seqs) + 1))
+    assert set(seqs) == expected, f"after snapshot seq {first['seq']}, missing {sorted(expected - set(seqs))}"
+    by_stage: dict[str, list[int]] = defaultdict(list)
+    for event in live:
+        by_stage[event["stage"] or "-"].append(event["seq"])
+    for stage, numbers in by_stage.items():
+        if stage != "-":
+            assert numbers == sorted(numbers), f"{stage}'s events out of order: {numbers}"
+    out_of_order = sum(1 for a, b in itertools.pairwise(seqs) if b < a)
+    return len(live), out_of_order
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ another tenant's token gets NOT_FOUND and a connection without a token is refuse
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-from collections import defaultdict
 from typing import Any
 
 import pytest
@@ -19,34 +17,10 @@ import websockets
 from app.config import Settings
 from app.models import Role
 from app.sdk import ApiError, RecapClient
-from tests.e2e.conftest import follow
+from tests.e2e.conftest import check_gapless, follow
 
 PROJECT_EVENTS = ("subscription($p:ID!){projectEvents(projectId:$p){jobId projectId seq kind stage state progress "
                   "message}}")
-
-
-def check_gapless(events: list[dict[str, Any]]) -> tuple[int, int]:
-    """A snapshot, then every seq after it exactly once, each stage's own events in order.
-
-    Returns (number of live events, number that arrived before a lower seq of another stage).
-    """
-    assert events, "no events at all"
-    first, live = events[0], events[1:]
-    assert first["kind"] == "snapshot" and isinstance(first["stages"], list) and first["stages"]
-    last = events[-1]
-    assert last["kind"] == "job" and last["state"] == "succeeded", last
-    seqs = [e["seq"] for e in live]
-    assert len(seqs) == len(set(seqs)), "an event was delivered twice"
-    expected = set(range(first["seq"] + 1, max(seqs) + 1))
-    assert set(seqs) == expected, f"after snapshot seq {first['seq']}, missing {sorted(expected - set(seqs))}"
-    by_stage: dict[str, list[int]] = defaultdict(list)
-    for event in live:
-        by_stage[event["stage"] or "-"].append(event["seq"])
-    for stage, numbers in by_stage.items():
-        if stage != "-":
-            assert numbers == sorted(numbers), f"{stage}'s events out of order: {numbers}"
-    out_of_order = sum(1 for a, b in itertools.pairwise(seqs) if b < a)
-    return len(live), out_of_order
 
 
 @pytest.mark.slow
