@@ -6,6 +6,8 @@ import dataclasses
 import difflib
 from dataclasses import dataclass
 
+import numpy as np
+
 from media._script_text import tokens
 from media.types import JSON, Script, Transcript
 
@@ -74,7 +76,20 @@ def _interpolate(times: list[tuple[float, float] | None], lo: float, hi: float) 
     return out
 
 
-def time_beats(script: Script, transcript: Transcript) -> tuple[Script, list[BeatSpan]]:
+def quietest(audio: np.ndarray, lo: float, hi: float, sample_rate: int = 16000) -> float | None:
+    """Time of the quietest 100 ms in [lo, hi] of ``audio`` (10 ms frames); None when the window is too short."""
+    step = sample_rate // 100
+    a, z = max(0, int(lo * sample_rate)), min(len(audio), int(hi * sample_rate))
+    n = (z - a) // step
+    if n < 10:
+        return None
+    frames = np.asarray(audio[a: a + n * step], dtype=np.float64).reshape(n, step)
+    energy = np.convolve(np.square(frames).mean(axis=1), np.ones(10) / 10.0, mode="valid")
+    return (a + (int(np.argmin(energy)) + 5) * step) / sample_rate
+
+
+def time_beats(script: Script, transcript: Transcript,
+               audio: np.ndarray | None = None) -> tuple[Script, list[BeatSpan]]:
     """Each beat's span in the narration and the script with ``target_duration`` = that span."""
     words = transcript.words
     asr_toks: list[str] = []
@@ -93,31 +108,35 @@ def time_beats(script: Script, transcript: Transcript) -> tuple[Script, list[Bea
     lo, hi = (words[0].start, words[-1].end) if words else (0.0, duration)
     raw, _ = _token_times(script_toks, asr_toks, asr_times)
     filled = _interpolate(raw, lo, hi)
-    spans = _spans(script, owner, raw, filled, duration)
+    spans = _spans(script, owner, raw, filled, duration, audio)
     beats = tuple(dataclasses.replace(beat, target_duration=round(span.duration, 3))
                   for beat, span in zip(script.beats, spans, strict=True))
     return dataclasses.replace(script, beats=beats), spans
 
 
 def _spans(script: Script, owner: list[int], raw: list[tuple[float, float] | None],
-           filled: list[tuple[float, float]], duration: float) -> list[BeatSpan]:
+           filled: list[tuple[float, float]], duration: float, audio: np.ndarray | None) -> list[BeatSpan]:
     n = len(script.beats)
-    first: list[float | None] = [None] * n
-    last: list[float | None] = [None] * n
+    first: list[tuple[float, float] | None] = [None] * n  # (start, end) of each beat's first word
+    last: list[tuple[float, float] | None] = [None] * n   # ... and of its last word
     hit, count = [0] * n, [0] * n
     for k, b in enumerate(owner):
         if first[b] is None:
-            first[b] = filled[k][0]
-        last[b] = filled[k][1]
+            first[b] = filled[k]
+        last[b] = filled[k]
         count[b] += 1
         hit[b] += raw[k] is not None
     bounds = [0.0]
     for b in range(1, n):
         prev_last, this_first = last[b - 1], first[b]
-        end_prev = prev_last if prev_last is not None else bounds[-1]
-        start = this_first if this_first is not None else end_prev
-        middle = (end_prev + max(start, end_prev)) / 2  # cut in the middle of the pause between the beats
-        bounds.append(min(duration, max(bounds[-1], middle)))
+        tail = prev_last if prev_last is not None else (bounds[-1], bounds[-1])
+        head = this_first if this_first is not None else (tail[1], tail[1])
+        cut = (tail[1] + max(head[0], tail[1])) / 2  # the middle of the pause between the beats
+        if audio is not None:
+            # ASR word edges blur into pauses: with the audio, cut at the quietest point between the
+            # middle of one beat's last word and the middle of the next beat's first word.
+            cut = quietest(audio, (tail[0] + tail[1]) / 2, (head[0] + head[1]) / 2) or cut
+        bounds.append(min(duration, max(bounds[-1], cut)))
     bounds.append(max(duration, bounds[-1]))
     return [BeatSpan(b, round(bounds[b], 3), round(bounds[b + 1], 3), hit[b] / count[b] if count[b] else 0.0)
             for b in range(n)]

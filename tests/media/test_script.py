@@ -6,6 +6,7 @@ import codecs
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from media.errors import BeatTooLongError, BinaryScriptError, EmptyScriptError, ScriptError, ScriptTooLargeError
@@ -366,9 +367,23 @@ def test_narration_timing_without_words_splits_by_length() -> None:
     assert all(s.matched == 0.0 for s in spans)
 
 
+def test_narration_audio_moves_the_cut_into_the_silence() -> None:
+    # The ASR made the words touch (a common blur); the audio shows the pause is 1.3-1.9 s.
+    script = parse_script("Hello world.\n\nNext beat.")
+    transcript = _transcript([("Hello", 0.2, 1.0), ("world.", 1.0, 2.0), ("Next", 2.0, 2.6), ("beat.", 2.6, 3.0)],
+                             3.0)
+    rng = np.random.default_rng(1)
+    audio = (0.3 * rng.standard_normal(3 * 16000)).astype(np.float32)
+    audio[int(1.3 * 16000): int(1.9 * 16000)] = 0.0
+    _, blurred = time_beats_from_narration(script, transcript)
+    _, sharp = time_beats_from_narration(script, transcript, audio)
+    assert blurred[0].end == 2.0
+    assert 1.3 < sharp[0].end < 1.9 and sharp[1].start == sharp[0].end
+
+
 @needs_media
 def test_narration_timing_on_real_speech() -> None:
-    from media.speech import FasterWhisperTranscriber
+    from media.speech import FasterWhisperTranscriber, extract_audio
 
     # jfk.flac read as the narration of a two-paragraph script; the pause between "...for you" and the
     # second "ask" lies between 7.45 s and 8.15 s of the recording (measured from its energy).
@@ -380,3 +395,9 @@ def test_narration_timing_on_real_speech() -> None:
     assert spans[1].end == pytest.approx(11.0, abs=0.05)
     assert timed.beats[0].target_duration == pytest.approx(spans[0].end, abs=1e-3)
     assert all(s.matched >= 0.9 for s in spans)
+    audio = extract_audio(MEDIA / "jfk.flac")
+    _, sharp = time_beats_from_narration(script, transcript, audio)
+    cut = sharp[0].end
+    assert 7.45 <= cut <= 8.15
+    around = audio[int((cut - 0.05) * 16000): int((cut + 0.05) * 16000)]
+    assert 20 * np.log10(np.sqrt(np.mean(np.square(around)))) < -30  # the cut lies in the pause (-36 dBFS)
