@@ -217,6 +217,15 @@ def test_banana_at_40_s(transcriber: FasterWhisperTranscriber) -> None:
 
 
 @needs_media
+def test_vad_filter_keeps_absolute_times(transcriber: FasterWhisperTranscriber) -> None:
+    # 5 s of noise-free silence first: the VAD drops it, and the times must still count it.
+    audio = np.concatenate([np.zeros(5 * SAMPLE_RATE, np.float32), extract_audio(JFK)])
+    transcript = transcriber.transcribe(audio, TranscribeOptions(vad_filter=True))
+    times = word_times(transcript, "americans")
+    assert len(times) == 1 and abs(times[0] - (5.0 + 1.8)) <= 0.3
+
+
+@needs_media
 def test_array_and_path_give_the_same_words(transcriber: FasterWhisperTranscriber) -> None:
     by_path = transcriber.transcribe(JFK)
     by_array = transcriber.transcribe(extract_audio(JFK))
