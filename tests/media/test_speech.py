@@ -217,6 +217,14 @@ def test_banana_at_40_s(transcriber: FasterWhisperTranscriber) -> None:
 
 
 @needs_media
+def test_sintel_trailer_first_line_over_music(transcriber: FasterWhisperTranscriber) -> None:
+    transcript = transcriber.transcribe(MEDIA / "sintel_trailer_480x204.mp4")
+    first = transcript.segments[0]
+    assert " ".join(normalise(first.text)) == "what brings you to the land of the gatekeepers"
+    assert abs(first.words[0].start - 12.2) <= 0.4
+
+
+@needs_media
 def test_vad_filter_keeps_absolute_times(transcriber: FasterWhisperTranscriber) -> None:
     # 5 s of noise-free silence first: the VAD drops it, and the times must still count it.
     audio = np.concatenate([np.zeros(5 * SAMPLE_RATE, np.float32), extract_audio(JFK)])
