@@ -1,15 +1,15 @@
 """The full re-encode path of :mod:`media.assemble`: decode each clip, conform it, encode to the profile.
 
 Used when sources differ (codec, size, rate, pixel format), when pixels change (a frame
-filter for burned-in captions or title cards), or when a clip changes speed. Output frame
-``j`` of a clip shows the source frame on screen at ``src_in + j * speed / fps_out``, so
-equal rates give exactly the source frames ``[first, end)``.
+filter for burned-in captions or title cards), when a clip changes speed, or for variable
+frame rates. Output frame ``j`` of a clip shows the source frame on screen at
+``src_in + j * speed / fps_out`` (by timestamps), so equal rates give exactly the source
+frames ``[first, end)``.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 
@@ -50,24 +50,28 @@ class Reencoder:
             cont.close()
         self._inputs.clear()
 
-    def add_clip(self, path: str, first: int, count: int, speed: float) -> None:
-        """Encode ``count`` output frames of ``path`` starting at its frame ``first``."""
+    def add_clip(self, path: str, t_in: Fraction, count: int, speed: float) -> None:
+        """Encode ``count`` output frames of ``path`` from source time ``t_in`` (seconds from its first frame).
+
+        Output frame ``j`` shows the source frame on screen at ``t_in + j * speed / rate``; a frame
+        counts as on screen from its timestamp (within 1 % of a frame, for rounded timestamps).
+        """
         cont = self._input(path)
         stream = cont.streams.video[0]
-        src_rate = Fraction(stream.average_rate or stream.guessed_rate or self.rate)
-        wanted = [first + math.floor(j * speed * src_rate / self.rate + 1e-6) for j in range(count)]
-        frames = self._decode_from(cont, stream, src_rate, first)
+        src_rate = Fraction(stream.guessed_rate or stream.average_rate or self.rate)
+        tol = Fraction(1, 100) / max(src_rate, self.rate)
+        step = Fraction(speed).limit_denominator(1000) / self.rate
+        frames = self._decode_from(cont, stream, t_in - tol)
         current: av.VideoFrame | None = None
-        cur_idx = -1
-        for want in wanted:
-            while cur_idx < want:
-                nxt = next(frames, None)
-                if nxt is None:
-                    break  # source ends early: hold the last frame
-                current, cur_idx = nxt
+        upcoming = next(frames, None)
+        for j in range(count):
+            want = t_in + j * step + tol
+            while upcoming is not None and (current is None or upcoming[1] <= want):
+                current = upcoming[0]
+                upcoming = next(frames, None)
             if current is None:
-                raise DecodeError(f"{path}: no frame at {float(first / src_rate):.3f} s")
-            self._encode(current)
+                raise DecodeError(f"{path}: no frame at {float(t_in):.3f} s")
+            self._encode(current)  # source ends early: the last frame holds
         if self.cancel():
             raise CancelledError("assembly cancelled")
 
@@ -90,27 +94,27 @@ class Reencoder:
         return self._inputs[path]
 
     def _decode_from(self, cont: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                     rate: Fraction, first: int) -> Iterator[tuple[av.VideoFrame, int]]:
-        """Frames (with their source index) from the last one at or before ``first``."""
+                     t_in: Fraction) -> Iterator[tuple[av.VideoFrame, Fraction]]:
+        """Frames with their time (from the stream's first frame), from the last one at or before ``t_in``."""
         tb = Fraction(stream.time_base or Fraction(1, 90000))
         start = stream.start_time or 0
         back = Fraction(0)
         while True:
-            target = start + int(max(Fraction(0), first / rate - back) / tb)
-            frames = self._decode_at(cont, stream, target, start, tb, rate)
+            target = start + int(max(Fraction(0), t_in - back) / tb)
+            frames = self._decode_at(cont, stream, target, start, tb)
             head = next(frames, None)
             # Open GOPs: a seek can land on a keyframe whose leading frames (before it) are undecodable.
-            if head is None or head[1] <= first or target <= start or back > 60:
+            if head is None or head[1] <= t_in or target <= start or back > 60:
                 break
             back += 2
         if head is None:
             return
-        prev: tuple[av.VideoFrame, int] | None = None
+        prev: tuple[av.VideoFrame, Fraction] | None = None
         for item in itertools.chain([head], frames):
-            if item[1] < first:
+            if item[1] < t_in:
                 prev = item
                 continue
-            if prev is not None and item[1] > first:
+            if prev is not None and item[1] > t_in:
                 yield prev
             prev = None
             yield item
@@ -118,12 +122,12 @@ class Reencoder:
             yield prev
 
     def _decode_at(self, cont: av.container.InputContainer, stream: av.video.stream.VideoStream, target: int,
-                   start: int, tb: Fraction, rate: Fraction) -> Iterator[tuple[av.VideoFrame, int]]:
+                   start: int, tb: Fraction) -> Iterator[tuple[av.VideoFrame, Fraction]]:
         try:
             cont.seek(target, stream=stream, backward=True, any_frame=False)
             for frame in cont.decode(stream):
                 if frame.pts is not None:
-                    yield frame, round((frame.pts - start) * tb * rate)
+                    yield frame, (frame.pts - start) * tb
         except av.error.FFmpegError as ex:
             raise DecodeError(f"cannot decode {cont.name} near {float((target - start) * tb):.3f} s") from ex
 

@@ -125,6 +125,8 @@ class _VideoFacts:
     start: float
     duration: float
     constant_rate: bool
+    #: The rate to render this source at: its own rate, or for variable rates the base (highest) rate.
+    out_rate: Fraction
 
 
 def _probe(path: str) -> _VideoFacts:
@@ -144,8 +146,9 @@ def _probe(path: str) -> _VideoFacts:
             cc = vs.codec_context
             guessed = vs.guessed_rate or rate
             constant = abs(float(rate) - float(guessed)) <= 0.01 * float(guessed)
+            out_rate = Fraction(rate) if constant else Fraction(guessed)
             return _VideoFacts(path, cc.name, cc.width, cc.height, cc.pix_fmt, Fraction(rate),
-                               AvcConfig.parse(cc.extradata), start, duration, constant)
+                               AvcConfig.parse(cc.extradata), start, duration, constant, out_rate)
     except av.error.FFmpegError as ex:
         raise DecodeError(f"cannot open source {os.path.basename(path)}: {ex}") from ex
 
@@ -274,7 +277,7 @@ class _Job:
         self.progress, self.cancel = progress, cancel
         first = facts[edl.clips[0].path] if edl.clips[0].path in facts else next(iter(facts.values()))
         self.first = first
-        self.rate = Fraction(profile.fps).limit_denominator(1001) if profile.fps else first.rate
+        self.rate = Fraction(profile.fps).limit_denominator(1001) if profile.fps else first.out_rate
         self.size = profile.size_for(first.width, first.height)
         self.counts = self._frame_counts()
 
@@ -399,7 +402,10 @@ class _Job:
                         self.options.threads)
 
         def video(clip: EdlClip, done: int, count: int) -> None:
-            enc.add_clip(clip.path, self._range(clip)[0], count, clip.speed)
+            fact = self.facts[clip.path]
+            # constant rate: the clip's first frame exactly; variable rate: the EDL's time
+            t_in = self._range(clip)[0] / fact.rate if fact.constant_rate else Fraction(clip.src_in)
+            enc.add_clip(clip.path, t_in, count, clip.speed)
 
         try:
             self._loop(out, audio, video)

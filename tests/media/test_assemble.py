@@ -8,9 +8,11 @@ import os
 import random
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.video.stream
 import numpy as np
 import pytest
 
@@ -18,7 +20,14 @@ from media.assemble import AssembleOptions, AssembleResult, assemble
 from media.edl import BeatSlot, EditList, EdlClip, EdlSource, retime
 from media.errors import CancelledError, DecodeError, EditListError, MediaError, OutputError
 from media.profiles import PROFILES, get_profile
-from tests.media.framegen import decode_gray, make_indexed_clip, read_audio, read_audio_tones, read_frame_indices
+from tests.media.framegen import (
+    decode_gray,
+    frame_luma,
+    make_indexed_clip,
+    read_audio,
+    read_audio_tones,
+    read_frame_indices,
+)
 
 FPS = 25.0
 FRAMES = 150
@@ -177,6 +186,32 @@ def test_open_gop_source_falls_back_to_reencode(tmp_path: Path) -> None:
     with pytest.raises(DecodeError):
         assemble(_edl(cuts), tmp_path / "smart.mp4", AssembleOptions(mode="smart"))
     assert _files(tmp_path) == ["open.mp4", "out.mp4"]
+
+
+def test_variable_frame_rate_source(tmp_path: Path) -> None:
+    """50 frames at 25 fps, then 50 at 50 fps: rendered at 50 fps by time, each frame held as long as it shows."""
+    src = tmp_path / "vfr.mp4"
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("libx264", rate=50)
+        assert isinstance(vs, av.video.stream.VideoStream)
+        vs.width, vs.height, vs.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        vs.codec_context.time_base = Fraction(1, 1000)
+        vs.codec_context.options = {"preset": "veryfast", "g": "12"}
+        t = 0
+        for n in range(100):
+            frame = av.VideoFrame.from_ndarray(frame_luma(n, *SIZE), format="gray").reformat(format="yuv420p")
+            frame.pts, frame.time_base = t, Fraction(1, 1000)
+            out.mux(vs.encode(frame))
+            t += 40 if n < 50 else 20
+        out.mux(vs.encode(None))
+    with av.open(str(src)) as cont:
+        avg = float(cont.streams.video[0].average_rate or 0)
+    # 1.0 s to 2.5 s of the source: frames 25..49 (40 ms each), then 50..99 (20 ms each)
+    result = assemble(_edl([(src, avg, round(1.0 * avg), round(2.5 * avg))]), tmp_path / "out.mp4")
+    assert result.mode == "reencode" and "variable" in result.reason and result.fps == 50
+    got = read_frame_indices(result.path)
+    assert abs(len(got) - 75) <= 1
+    assert got == [25 + j // 2 if j < 50 else j for j in range(len(got))]
 
 
 def test_video_only(clip12: Path, tmp_path: Path) -> None:
