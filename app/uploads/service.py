@@ -140,12 +140,16 @@ def _touch(path: Path) -> None:
     path.touch(mode=0o600)
 
 
-async def get_upload(principal: Principal, upload_id: str | UUID) -> Upload:
-    """The caller's tenant's upload, or NotFoundError (bad id, another tenant's, terminated)."""
+def parse_upload_id(upload_id: str | UUID) -> UUID:
     try:
-        uid = UUID(str(upload_id))
+        return UUID(str(upload_id))
     except ValueError:
         raise NotFoundError("upload not found") from None
+
+
+async def get_upload(principal: Principal, upload_id: str | UUID) -> Upload:
+    """The caller's tenant's upload, or NotFoundError (bad id, another tenant's, terminated)."""
+    uid = parse_upload_id(upload_id)
     async with tenant_tx(principal.tenant_id) as conn:
         upload = await Upload.filter(id=uid, tenant_id=principal.tenant_id).using_db(conn).first()
     if upload is None:
