@@ -176,3 +176,15 @@ async def test_zero_length_upload_completes_on_creation(http: httpx.AsyncClient,
     resp = await tus_create(http, owner, length=0)
     assert resp.status_code == 201
     assert resp.headers["Recap-Error-Code"] == "EMPTY_FILE"
+
+
+async def test_offset_never_beyond_stored_bytes(http: httpx.AsyncClient, owner: Owner, settings) -> None:  # type: ignore[no-untyped-def]
+    """After a crash that lost unsynced data, the server reports what the part file really holds."""
+    location = (await tus_create(http, owner, length=10)).headers["Location"]
+    await tus_patch(http, owner, location, 0, b"0123456")
+    part = settings.data_dir / "uploads" / f"{location.rsplit('/', 1)[1]}.part"
+    with part.open("r+b") as fh:
+        fh.truncate(4)
+    head = await http.head(location, headers=owner.headers())
+    assert head.headers["Upload-Offset"] == "4"
+    assert (await tus_patch(http, owner, location, 4, b"456789")).status_code == 204
