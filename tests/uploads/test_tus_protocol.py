@@ -180,7 +180,7 @@ async def test_zero_length_upload_completes_on_creation(http: httpx.AsyncClient,
 
 async def test_offset_never_beyond_stored_bytes(http: httpx.AsyncClient, owner: Owner, settings) -> None:  # type: ignore[no-untyped-def]
     """After a crash that lost unsynced data, the server reports what the part file really holds."""
-    location = (await tus_create(http, owner, length=10)).headers["Location"]
+    location = (await tus_create(http, owner, length=10, kind="script", filename="s.txt")).headers["Location"]
     await tus_patch(http, owner, location, 0, b"0123456")
     part = settings.data_dir / "uploads" / f"{location.rsplit('/', 1)[1]}.part"
     with part.open("r+b") as fh:
