@@ -14,6 +14,7 @@ from media.errors import CancelledError
 from media.types import Beat, CancelFn, ProgressFn, Transcript
 
 _BLOCK = 256  # texts per embedding call between progress reports and cancel checks
+_FULL_EVIDENCE_WORDS = 8.0  # a window with fewer words counts for less
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,8 @@ def gather(beats: Sequence[Beat], units: list[Unit], embedder: Embedder, p: Evid
     cosine = ((1 - p.sentence_weight) * cos_beat + p.sentence_weight * cos_sent).astype(np.float32)
     lexicon = Lexicon([tokens(u.text) for u in units], texts, fuzzy_cutoff=p.fuzzy_cutoff)
     lexical = lexical_matrix(lexicon, texts, [w.text for w in windows])
-    score = combine(cosine, lexical, p.lexical_weight)
+    # A window of a few words is weak evidence (one name, "Hello."): shrink its score toward the mean.
+    words = np.array([len(w.text.split()) for w in windows], dtype=np.float32)
+    score = combine(cosine, lexical, p.lexical_weight) * np.sqrt(np.minimum(1.0, words / _FULL_EVIDENCE_WORDS))
     score = score + position_prior(windows, unit_pos, expected, p.position_weight, p.position_sigma)
     return Evidence(units, windows, score, cosine, lexical)

@@ -156,6 +156,24 @@ def _stem(tok: str) -> str:
     return tok
 
 
+def _trigrams(tok: str) -> set[str]:
+    padded = f"#{tok}#"
+    return {padded[k:k + 3] for k in range(len(padded) - 2)}
+
+
+def _name_candidates(text: str) -> set[str]:
+    """Capitalised words and every two-word run of them, as tokens and as one joined token."""
+    out: set[str] = set()
+    prev: list[str] = []
+    for word in text.split():
+        toks = tokens(word) if word[:1].isupper() else []
+        out.update(toks)
+        if len(prev) == 1 and len(toks) == 1:
+            out.add(prev[0] + toks[0])
+        prev = toks
+    return out
+
+
 class Lexicon:
     """IDF weights from the transcript units and a fuzzy map from script tokens to heard tokens."""
 
@@ -164,16 +182,22 @@ class Lexicon:
         n = max(len(unit_tokens), 1)
         self.idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
         self.max_idf = math.log((n + 1) / 0.5)
-        heard = sorted(df)
+        grams: dict[str, set[str]] = {}
+        for tok in df:
+            for g in _trigrams(tok):
+                grams.setdefault(g, set()).add(tok)
         self.alias: dict[str, list[str]] = {}
-        for text in script_texts:
-            toks = tokens(text)
-            cands = set(toks) | {a + b for a, b in itertools.pairwise(toks)}
-            for tok in cands:
-                if tok in self.alias or len(tok) < 4 or tok.isdigit():
-                    continue
-                close = difflib.get_close_matches(tok, heard, n=3, cutoff=fuzzy_cutoff)
-                self.alias[tok] = [c for c in close if c != tok]
+        # Fuzzy matches for script words never heard as such: a name the recogniser mangled ("Dawn" heard
+        # as "Don"), a two-word name heard as one word, or another form of a word ("night" / "tonight").
+        # Performance: only heard words sharing two letter-trigrams are compared (a trigram index).
+        cands = {t for text in script_texts for t in tokens(text)} | {
+            c for text in script_texts for c in _name_candidates(text)}
+        for cand in cands:
+            if cand in df or len(cand) < 4 or cand.isdigit():
+                continue
+            hits = Counter(t for g in _trigrams(cand) for t in grams.get(g, ()))
+            pool = [t for t, n in hits.items() if n >= 2]
+            self.alias[cand] = difflib.get_close_matches(cand, pool, n=3, cutoff=fuzzy_cutoff)
 
     def weight(self, tok: str) -> float:
         return self.idf.get(tok, self.max_idf)

@@ -327,12 +327,13 @@ def test_windows_cover_every_unit_at_every_scale() -> None:
 
 
 def test_lexical_cues_match_mangled_names_and_numbers() -> None:
-    heard = ["Thursday night, the merry-dong will be sailing straight into it.", "We need forty loaves of bread.",
-             "The weather is nice today."]
-    lex = Lexicon([tokens(t) for t in heard], ["The Mary Dawn sails into the storm.", "They bake 40 loaves."],
-                  fuzzy_cutoff=0.75)
-    m = lexical_matrix(lex, ["The Mary Dawn sails into the storm.", "They bake 40 loaves."], heard)
-    assert m[0].argmax() == 0 and m[0, 0] > 0
+    heard = ["Thursday night, the Marydong will be out there.", "We need forty loaves of bread.",
+             "The weather is nice today.", "Mary went home."]
+    script = ["Then the Mary Dawn is caught in the storm.", "They bake 40 loaves."]
+    lex = Lexicon([tokens(t) for t in heard], script, fuzzy_cutoff=0.75)
+    assert lex.alias["marydawn"] == ["marydong"]          # a two-word name heard as one mangled word
+    m = lexical_matrix(lex, script, heard)
+    assert m[0].argmax() == 0 and m[0, 0] > m[0, 3] > 0 and m[0, 2] == 0
     assert m[1].argmax() == 1 and m[1, 2] == 0
     assert tokens("Forty-two 12th Mary's") == ["40", "2", "12", "mary"]
 
