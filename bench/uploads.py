@@ -236,10 +236,11 @@ def measure(db_url: str, redis_url: str, token: str, project: str, src: Path, wo
         server = psutil.Process(proc.pid)
         for _ in range(args.rounds):
             copies.append(copy_baseline(src, work / "copy.bin"))
-            cpu = server.cpu_times()
+            cpu, mine = server.cpu_times(), time.process_time()
             uploads.append(upload_once(client, src, size))
             after = server.cpu_times()
             uploads[-1]["server_cpu_s"] = round(after.user + after.system - cpu.user - cpu.system, 3)
+            uploads[-1]["client_cpu_s"] = round(time.process_time() - mine, 3)
         broken = upload_with_break(client, base, src, size)
     finally:
         proc.terminate()
