@@ -25,8 +25,8 @@ import pytest
 
 from app.config import Settings
 from app.sdk import RecapClient
+from tests.runners import conftest as runners_conftest
 from tests.runners.conftest import (  # noqa: F401  (fixtures re-exported for tests/e2e)
-    SHARED,
     api_server,
     principal_factory,
     project_with_assets,
@@ -36,6 +36,7 @@ from tests.runners.conftest import (  # noqa: F401  (fixtures re-exported for te
     worker_env,
 )
 
+SHARED: Path = runners_conftest.SHARED
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
