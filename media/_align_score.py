@@ -77,10 +77,17 @@ def _prefix_max(values: np.ndarray, args: np.ndarray) -> tuple[np.ndarray, np.nd
     return pm, args[pos]
 
 
-def runner_up(score_row: np.ndarray, windows: list[Window], chosen: Window) -> float:
-    """Best score of this beat among windows that do not overlap the chosen one."""
-    mask = np.array([w.last < chosen.first or w.first > chosen.last for w in windows])
-    return float(score_row[mask].max()) if mask.any() else float(score_row.min())
+def runner_up(score_row: np.ndarray, first: np.ndarray, last: np.ndarray, chosen: Window, lo: int, hi: int,
+              back_penalty: float) -> float:
+    """The beat's best other placement in the programme's own terms: a window that does not overlap the
+    chosen one and fits between the neighbours' windows (units ``lo..hi``) scores as it is; anywhere else
+    it pays ``back_penalty`` (it breaks the order)."""
+    apart = (last < chosen.first) | (first > chosen.last)
+    fits = apart & (first >= lo) & (last <= hi)
+    best = float(score_row[fits].max()) if fits.any() else -np.inf
+    if apart.any():
+        best = max(best, float(score_row[apart].max()) - back_penalty)
+    return best if np.isfinite(best) else float(score_row.min())
 
 
 def confidence(peak: float, second: float, cosine: float, lexical: float) -> float:

@@ -175,9 +175,14 @@ def align(script: Script, sources: Sequence[AlignSource], options: AlignOptions 
     beats = _clips_for_beats(script, ev, path, regions, tracks, targets, sources, opts)
     report(1.0)
     meta = {"method": "embedding+lexical, order-constrained DP", "units": len(units), "windows": len(ev.windows),
-            "model": emb.model_dir.name, "short_beats": [b.index for b, t in zip(beats, targets, strict=True)
+            "model": _model_name(emb), "short_beats": [b.index for b, t in zip(beats, targets, strict=True)
                                                            if sum(c.duration for c in b.clips) < 0.5 * t]}
     return Alignment(refs, tuple(beats), meta=meta)
+
+
+def _model_name(emb: Embedder) -> str:
+    path = emb.model_dir
+    return path.parent.name if path.name == "model" else path.name
 
 
 def _check(cancel: CancelFn) -> None:
@@ -345,11 +350,15 @@ def _clips_for_beats(script: Script, ev: Evidence, path: list[int], regions: lis
         fills = [_zone(ev.units, f, e, tracks, opts.context_pad, opts.snap)
                  for f, e in _fill_regions(ev, regions, opts.fill_reach)]
         _fill_short(chosen, fills, anchors, targets, tracks, used, opts)
+    first = np.array([w.first for w in ev.windows], dtype=np.int64)
+    last = np.array([w.last for w in ev.windows], dtype=np.int64)
     out = []
     for i, beat in enumerate(script.beats):
         j = path[i]
-        conf = confidence(float(ev.score[i, j]), runner_up(ev.score[i], ev.windows, ev.windows[j]),
-                          float(ev.cosine[i, j]), float(ev.lexical[i, j]))
+        lo = regions[i - 1][1] + 1 if i > 0 else 0
+        hi = regions[i + 1][0] - 1 if i + 1 < len(regions) else len(ev.units) - 1
+        second = runner_up(ev.score[i], first, last, ev.windows[j], lo, hi, opts.back_penalty)
+        conf = confidence(float(ev.score[i, j]), second, float(ev.cosine[i, j]), float(ev.lexical[i, j]))
         clip_score = float(np.clip(ev.cosine[i, j], 0.0, 1.0))
         clips = tuple(Clip(sources[k].id, a - tracks[k].offset, b - tracks[k].offset, clip_score)
                       for k, (a, b) in chosen[i])
