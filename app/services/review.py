@@ -55,7 +55,6 @@ async def get_alignment(principal: Principal, job_id: UUID | str, settings: Sett
 def _validate(base: dict[str, Any], beats: list[dict[str, Any]]) -> dict[str, Any]:
     durations = {s["id"]: float(s["duration"]) for s in base["sources"]}
     by_index = {b["index"]: b for b in base["beats"]}
-    used: dict[str, list[tuple[float, float]]] = {}
     for beat in beats:
         index = beat.get("index")
         if index not in by_index:
@@ -71,15 +70,25 @@ def _validate(base: dict[str, Any], beats: list[dict[str, Any]]) -> dict[str, An
                 raise ValidationError(f"beat {index}: start and end must be numbers", "beats")
             if not 0 <= start < end <= durations[src] + 1e-3:
                 raise ValidationError(f"beat {index}: need 0 <= start < end <= {durations[src]:.3f}", "beats")
-            used.setdefault(src, []).append((float(start), float(end)))
         by_index[index] = {**by_index[index], "clips": [
             {"source": c["source"], "start": float(c["start"]), "end": float(c["end"]),
              "score": float(c.get("score", 1.0))} for c in clips], "confidence": 1.0}
-    for src, spans in used.items():
-        spans.sort()
-        if any(a[1] > b[0] + 1e-3 for a, b in itertools.pairwise(spans)):
-            raise ValidationError(f"clips on source {src} overlap: footage would be reused", "beats")
+    _check_no_reuse(by_index)
     return {**base, "beats": [by_index[i] for i in sorted(by_index)]}
+
+
+def _check_no_reuse(beats: dict[int, dict[str, Any]]) -> None:
+    """No footage in two places: across ALL beats after the edit, not only the edited ones."""
+    spans: dict[str, list[tuple[float, float, int]]] = {}
+    for index, beat in beats.items():
+        for clip in beat.get("clips", []):
+            spans.setdefault(clip["source"], []).append((float(clip["start"]), float(clip["end"]), index))
+    for src, items in spans.items():
+        items.sort()
+        for a, b in itertools.pairwise(items):
+            if a[1] > b[0] + 1e-3:
+                raise ValidationError(f"beats {a[2]} and {b[2]} would both use {src} at "
+                                      f"{b[0]:.2f}-{min(a[1], b[1]):.2f} s; footage is never reused", "beats")
 
 
 async def _locked_job(conn: Any, principal: Principal, job_id: UUID | str) -> Job:

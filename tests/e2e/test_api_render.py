@@ -234,20 +234,14 @@ BASE_ALIGNMENT: dict[str, Any] = {"version": 1, "sources": [{"id": "s0", "path":
 GQL_UPDATE = ("mutation($j:ID!,$b:[BeatEditInput!]!){updateAlignment(jobId:$j,beats:$b){__typename "
               "...on AlignmentPayload{edited alignment} ...on Error{code message field}}}")
 
-REUSE_BUG = ("app/services/review.py _validate: the overlap check only looks at the clips of the edited beats "
-             "(`used` is filled from `beats`, not from the unchanged beats of `base`), so an edit that reuses "
-             "another beat's footage is accepted although the contract says no footage is used twice")
-
 
 @pytest.mark.parametrize(("clips", "accepted"), [
     pytest.param([(40.0, 45.0)], True, id="free-footage"),
     pytest.param([(10.0, 12.0), (12.0, 14.0)], True, id="touching-clips"),
     pytest.param([(10.0, 13.0), (12.0, 14.0)], False, id="overlap-within-the-edit"),
     pytest.param([(58.0, 61.0)], False, id="past-the-end"),
-    pytest.param([(31.0, 33.0)], False, id="reuses-beat-1-footage",
-                 marks=pytest.mark.xfail(strict=True, reason=REUSE_BUG)),
-    pytest.param([(14.0, 31.0)], False, id="overlaps-beat-1-footage",
-                 marks=pytest.mark.xfail(strict=True, reason=REUSE_BUG)),
+    pytest.param([(31.0, 33.0)], False, id="reuses-beat-1-footage"),
+    pytest.param([(14.0, 31.0)], False, id="overlaps-beat-1-footage"),
 ])
 async def test_update_alignment_rules(gql: Any, principal_factory: Any, project_with_assets: Any,
                                       clips: list[tuple[float, float]], accepted: bool) -> None:
