@@ -239,6 +239,47 @@ def in_child(mode: str, path: Path) -> dict[str, Any]:
     return result
 
 
+def side_by_side(full: Path, repeat: int) -> dict[str, Any]:
+    """Decode-only loop and whole visual analysis, alternating, in this process: best of ``repeat``."""
+    decode_wall, decode_cpu, visual_wall, visual_cpu, fast_wall = [], [], [], [], []
+    info: dict[str, Any] = {}
+    load_before = os.getloadavg()[0]
+    for _ in range(repeat):
+        wall, cpu = decode_only(full)
+        decode_wall.append(round(wall, 3))
+        decode_cpu.append(round(cpu, 3))
+        wall, info = visual(full)
+        visual_wall.append(round(wall, 3))
+        visual_cpu.append(info["cpu_s"])
+        fast_wall.append(round(visual(full, fast=True)[0], 3))
+    out = {"decode_only_s": decode_wall, "visual_analysis_s": visual_wall, "visual_fast_s": fast_wall,
+           "decode_only_cpu_s": decode_cpu, "visual_cpu_s": visual_cpu,
+           "frames": info.get("frames"), "shots": info.get("shots"),
+           "visual_over_decode": round(min(visual_wall) / min(decode_wall), 3),
+           "visual_over_decode_cpu": round(min(visual_cpu) / min(decode_cpu), 3),
+           "visual_fast_over_decode": round(min(fast_wall) / min(decode_wall), 3),
+           "target_visual_over_decode": 1.3,
+           "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+    print(f"decode-only {min(decode_wall):.2f}s  visual analysis {min(visual_wall):.2f}s  "
+          f"ratio {out['visual_over_decode']}  (CPU time ratio {out['visual_over_decode_cpu']}; skipping H.264 "
+          f"deblocking: ratio {out['visual_fast_over_decode']}; load average {load_before:.1f})")
+    return out
+
+
+def in_children(full: Path, half: Path, minutes: int) -> dict[str, Any]:
+    """Visual analysis and the parallel pipeline at both lengths, the sequential baseline at full length."""
+    runs = {f"{mode}_{p.stem.split('_')[2]}": in_child(mode, p)
+            for p in (half, full) for mode in ("visual", "pipeline")}
+    sequential = runs[f"sequential_{minutes}min"] = in_child("sequential", full)
+    speedup = sequential["wall_s"] / runs[f"pipeline_{minutes}min"]["wall_s"]
+    for name, r in runs.items():
+        print(f"{name:16s} wall {r['wall_s']:8.2f}s  peak RSS {r['peak_rss_mb']:8.1f} MB  {r.get('result')}")
+    print(f"one-pass parallel pipeline vs scenedetect.detect() then transcription: speed-up {speedup:.2f}x")
+    return {"runs": runs, "pipeline_speedup_vs_sequential": round(speedup, 3),
+            "transcription_rtf_sequential": round(sequential["transcription_s"] / (minutes * 60), 4),
+            "peak_rss_mb": {k: v["peak_rss_mb"] for k, v in runs.items()}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1-minute source (and a 30 s cut)")
@@ -253,52 +294,16 @@ def main() -> None:
     t = time.perf_counter()
     full = build_source(RESULTS / f"analysis_source_{minutes}min_720p.mp4", minutes * 60)
     half = cut_source(full, RESULTS / f"analysis_source_{minutes / 2:g}min_720p.mp4", minutes * 30)
-    build_s = time.perf_counter() - t
-    decode_runs, visual_runs, fast_runs, decode_cpu, visual_cpu = [], [], [], [], []
-    info: dict[str, Any] = {}
-    load_before = os.getloadavg()[0]
-    for _ in range(args.repeat):
-        wall, cpu = decode_only(full)
-        decode_runs.append(wall)
-        decode_cpu.append(cpu)
-        wall, info = visual(full)
-        visual_runs.append(wall)
-        visual_cpu.append(info["cpu_s"])
-        fast_runs.append(visual(full, fast=True)[0])
-    ratio, fast_ratio = min(visual_runs) / min(decode_runs), min(fast_runs) / min(decode_runs)
-    cpu_ratio = min(visual_cpu) / min(decode_cpu)
-    print(f"decode-only {min(decode_runs):.2f}s  visual analysis {min(visual_runs):.2f}s  ratio {ratio:.3f}  "
-          f"(CPU time ratio {cpu_ratio:.3f}; skipping H.264 deblocking: {min(fast_runs):.2f}s, "
-          f"ratio {fast_ratio:.3f}; load average {load_before:.1f})")
-    runs = {f"{mode}_{p.stem.split('_')[2]}": in_child(mode, p)
-            for p in (half, full) for mode in ("visual", "pipeline")}
-    runs[f"sequential_{full.stem.split('_')[2]}"] = in_child("sequential", full)
-    key = f"{minutes}min"
-    speedup = runs[f"sequential_{key}"]["wall_s"] / runs[f"pipeline_{key}"]["wall_s"]
-    for name, r in runs.items():
-        print(f"{name:16s} wall {r['wall_s']:8.2f}s  peak RSS {r['peak_rss_mb']:8.1f} MB  {r.get('result')}")
-    print(f"one-pass parallel pipeline vs scenedetect.detect() then transcription: speed-up {speedup:.2f}x")
-    report = {
+    report: dict[str, Any] = {
         "command": "bench/analysis.py" + (" --quick" if args.quick else ""),
-        "machine": {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-                    "pyav": av.__version__},
+        "machine": {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version(), "pyav": av.__version__},
         "source": {"path": full.name, "seconds": minutes * 60, "size": [W, H], "fps": FPS,
-                   "build_s": round(build_s, 1)},
-        "decode_only_s": [round(x, 3) for x in decode_runs], "visual_analysis_s": [round(x, 3) for x in visual_runs],
-        "frames": info.get("frames"), "shots": info.get("shots"),
-        "visual_fast_s": [round(x, 3) for x in fast_runs],
-        "decode_only_cpu_s": [round(x, 3) for x in decode_cpu], "visual_cpu_s": visual_cpu,
-        "visual_over_decode_cpu": round(cpu_ratio, 3), "load_average_1min": [round(load_before, 2),
-                                                                              round(os.getloadavg()[0], 2)],
-        "visual_over_decode": round(ratio, 3), "visual_fast_over_decode": round(fast_ratio, 3),
-        "target_visual_over_decode": 1.3,
-        "transcription_rtf_sequential": round(runs[f"sequential_{minutes}min"]["transcription_s"] / (minutes * 60), 4),
-        "runs": runs, "pipeline_speedup_vs_sequential": round(speedup, 3),
-        "peak_rss_mb": {k: v["peak_rss_mb"] for k, v in runs.items()},
+                   "build_s": round(time.perf_counter() - t, 1)},
     }
+    report.update(side_by_side(full, args.repeat))
+    report.update(in_children(full, half, minutes))
     (RESULTS / "analysis.json").write_text(json.dumps(report, indent=2))
     print(f"wrote {RESULTS / 'analysis.json'}")
-
 
 if __name__ == "__main__":
     main()
