@@ -108,8 +108,9 @@ async def create(request: Request) -> Response:
         length = None
     else:
         raise tus.TusError(400, "UPLOAD_LENGTH_REQUIRED", "send Upload-Length or Upload-Defer-Length: 1")
-    metadata = tus.parse_metadata(request.headers.get("upload-metadata"))
-    upload = await service.create_upload(principal, settings, metadata=metadata, length=length)
+    raw = request.headers.get("upload-metadata")
+    metadata = tus.parse_metadata(raw)
+    upload = await service.create_upload(principal, settings, metadata=metadata, length=length, raw_metadata=raw)
     headers = {"Location": str(request.url_for("tus_upload", upload_id=str(upload.id))), "Upload-Offset": "0",
                **_expiry_headers(upload)}
     if length == 0:  # complete on creation; the content check still runs (and refuses an empty file)
@@ -140,6 +141,8 @@ async def head(request: Request) -> Response:
         headers["Recap-Asset-Id"] = str(service.asset_of(upload))
     if upload.error_code:
         headers["Recap-Error-Code"] = upload.error_code
+    if upload.metadata.get("tus"):  # tus: HEAD repeats the metadata given at creation
+        headers["Upload-Metadata"] = str(upload.metadata["tus"])
     return Response(status_code=200, headers=headers)
 
 

@@ -98,7 +98,7 @@ def check_size(length: int, settings: Settings) -> None:
 
 
 async def create_upload(principal: Principal, settings: Settings, *, metadata: dict[str, str | None],
-                        length: int | None) -> Upload:
+                        length: int | None, raw_metadata: str | None = None) -> Upload:
     """Create an upload of ``length`` bytes (None: deferred) into ``metadata['projectId']``.
 
     Raises:
@@ -107,12 +107,16 @@ async def create_upload(principal: Principal, settings: Settings, *, metadata: d
     """
     principal.require(Role.EDITOR)
     return await create_upload_for(principal.tenant_id, principal.user_id, settings, metadata=metadata,
-                                   length=length)
+                                   length=length, raw_metadata=raw_metadata)
 
 
 async def create_upload_for(tenant_id: UUID, user_id: UUID | None, settings: Settings, *,
-                            metadata: dict[str, str | None], length: int | None) -> Upload:
-    """:func:`create_upload` without the role check (the Drive webhook acts for the platform)."""
+                            metadata: dict[str, str | None], length: int | None,
+                            raw_metadata: str | None = None) -> Upload:
+    """:func:`create_upload` without the role check (the Drive webhook acts for the platform).
+
+    ``raw_metadata`` is the client's ``Upload-Metadata`` header, echoed on HEAD as tus requires.
+    """
     kind = _kind(metadata.get("kind"))
     project_id = _project_id(metadata.get("projectId"))
     filename = sanitize_filename(metadata.get("filename") or metadata.get("name"))
@@ -128,8 +132,8 @@ async def create_upload_for(tenant_id: UUID, user_id: UUID | None, settings: Set
             id=upload_id, tenant_id=tenant_id, project_id=project_id, user_id=user_id, kind=kind,
             filename=filename, length=length,
             storage_key=input_key(tenant_id, project_id, asset_id, safe_extension(filename)),
-            metadata={"asset_id": str(asset_id), "client": {k: (v or "")[:200] for k, v in metadata.items()
-                                                            if k not in ("filename", "name")}},
+            metadata={"asset_id": str(asset_id), "tus": raw_metadata or "",
+                      "client": {k: (v or "")[:200] for k, v in metadata.items() if k not in ("filename", "name")}},
             expires_at=now() + timedelta(seconds=settings.uploads.expiry_seconds), using_db=conn)
     await asyncio.to_thread(_touch, part_path(settings, upload_id))
     return upload

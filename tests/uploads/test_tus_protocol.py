@@ -47,6 +47,7 @@ async def test_full_upload_creates_ready_asset(http: httpx.AsyncClient, owner: O
     assert (head.status_code, head.headers["Upload-Offset"], head.headers["Upload-Length"]) == (
         200, "0", str(len(clip_bytes)))
     assert head.headers["Cache-Control"] == "no-store"
+    assert head.headers["Upload-Metadata"] == created.request.headers["Upload-Metadata"]
     half = len(clip_bytes) // 2
     first = await tus_patch(http, owner, location, 0, clip_bytes[:half])
     assert (first.status_code, first.headers["Upload-Offset"]) == (204, str(half))
