@@ -168,12 +168,16 @@ async def _patch_locked(request: Request, principal: Principal, offset: int,
                         checksum: tuple[str, bytes] | None) -> Response:
     settings = _settings(request)
     upload = await _open_upload(principal, request)
+    if "upload-length" in request.headers:
+        declared_length = tus.parse_int(request.headers["upload-length"], "Upload-Length")
+        if upload.length is None:
+            await service.set_length(upload, declared_length, settings)
+        elif declared_length != upload.length:
+            raise tus.TusError(400, "UPLOAD_LENGTH_FIXED", "Upload-Length cannot change once set")
     if upload.state not in service.OPEN_STATES:
         if offset != upload.offset:
             raise tus.TusError(409, "OFFSET_MISMATCH", "the upload is finished", {"Upload-Offset": str(upload.offset)})
         return _outcome_response(upload, await complete_upload(upload, settings, _storage(request)))
-    if upload.length is None and "upload-length" in request.headers:
-        await service.set_length(upload, tus.parse_int(request.headers["upload-length"], "Upload-Length"), settings)
     current = service.committed_offset(upload, settings)
     if offset != current:
         raise tus.TusError(409, "OFFSET_MISMATCH", f"Upload-Offset is {offset}, the upload is at {current}",

@@ -124,10 +124,13 @@ async def test_deferred_length(http: httpx.AsyncClient, owner: Owner) -> None:
     head = await http.head(location, headers=owner.headers())
     assert head.headers["Upload-Defer-Length"] == "1" and "Upload-Length" not in head.headers
     assert (await tus_patch(http, owner, location, 0, b"# Chapter\n")).status_code == 204
+    assert (await tus_patch(http, owner, location, 10, b"", **{"Upload-Length": "5"})).status_code == 400
     done = await tus_patch(http, owner, location, 10, b"A beat.\n", **{"Upload-Length": "18"})
     assert done.status_code == 204, done.text
     head = await http.head(location, headers=owner.headers())
     assert (head.headers["Upload-Length"], head.headers["Recap-Upload-State"]) == ("18", "completed")
+    changed = await tus_patch(http, owner, location, 18, b"", **{"Upload-Length": "20"})
+    assert (changed.status_code, changed.json()["error"]["code"]) == (400, "UPLOAD_LENGTH_FIXED")
 
 
 async def test_creation_needs_a_length(http: httpx.AsyncClient, owner: Owner) -> None:
