@@ -64,11 +64,15 @@ class VideoAnalysis:
                    None if frames is None else FrameReport.from_json(frames), int(shots.get("frames", 0)))
 
     def write(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-        """Write ``probe.json``, ``shots.json`` and ``frames.json`` (each atomically) into ``out_dir``."""
+        """Write ``probe.json``, ``shots.json`` and ``frames.json`` into ``out_dir``, all or none.
+
+        Raises:
+            OutputError: the folder or a file cannot be written (nothing new is left behind).
+        """
         docs: dict[str, JSON] = {"probe": self.probe.to_json(), "shots": self.shots_json()}
         if self.frames is not None:
             docs["frames"] = self.frames.to_json()
-        return {name: _write_json(Path(out_dir) / f"{name}.json", doc) for name, doc in docs.items()}
+        return _write_all(Path(out_dir), docs)
 
 
 def analyse_video(path: str | os.PathLike[str], options: AnalysisOptions | None = None,
@@ -100,17 +104,22 @@ def analyse_video(path: str | os.PathLike[str], options: AnalysisOptions | None 
                          decoded_frames=result.frames)
 
 
-def _write_json(path: Path, doc: JSON) -> Path:
+def _write_all(out_dir: Path, docs: dict[str, JSON]) -> dict[str, Path]:
+    """Each document to a temporary file first, then renamed into place; on failure none is left."""
+    temps: dict[str, Path] = {}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, doc in docs.items():
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".json.part", dir=out_dir)
+            temps[name] = Path(tmp_name)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(doc, fh, separators=(",", ":"))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        final = {name: out_dir / f"{name}.json" for name in docs}
+        for name, part in temps.items():
+            os.replace(part, final[name])
+        return final
     except OSError as ex:
-        raise OutputError(f"cannot write {path.name}: {ex.strerror}") from ex
-    return path
+        raise OutputError(f"cannot write the analysis to {out_dir.name}: {ex.strerror}") from ex
+    finally:
+        for part in temps.values():
+            part.unlink(missing_ok=True)

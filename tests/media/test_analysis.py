@@ -140,3 +140,14 @@ def test_bad_input_fails_clearly_and_writes_nothing(tmp_path: Path, make: Callab
 def test_cancel(clip: Path) -> None:
     with pytest.raises(CancelledError):
         analyse_video(clip, cancel=lambda: True)
+
+
+def test_write_to_an_unwritable_place_leaves_nothing(clip: Path, tmp_path: Path) -> None:
+    from media.errors import OutputError
+
+    result = analyse_video(clip, AnalysisOptions(frame_stats=False))
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(OutputError) as ex:
+        result.write(blocker / "out")
+    assert ex.value.code == "OUTPUT_FAILED" and sorted(p.name for p in tmp_path.iterdir()) == ["file"]

@@ -186,3 +186,29 @@ def test_skipping_the_loop_filter_keeps_hard_cuts(clips: dict[str, Path]) -> Non
     shots = detect_shots(clips["moving-30fps"], ShotOptions(min_shot_length=0.3),
                          decode=DecodeOptions(skip_loop_filter=True))
     assert [s.start_frame for s in shots[1:]] == _expected_cuts(scenes)
+
+
+def test_fades_clip_black_gaps_become_shots(shared_media: Path) -> None:
+    from media.decode import decode_frames
+
+    class Means:
+        def __init__(self) -> None:
+            self.values: list[float] = []
+
+        def consume(self, frame_index: int, time: float, image: Any) -> None:
+            self.values.append(float(image.mean()))
+
+        def finish(self) -> None:
+            pass
+
+    path = shared_media / "pyscenedetect" / "fades.mp4"
+    means = Means()
+    decode_frames(path, [means])
+    shots = detect_shots(path, ShotOptions(fades=True))
+    black = [s for s in shots if max(means.values[s.start_frame:s.end_frame]) < 12.0]
+    picture = [s for s in shots if s not in black]
+    assert len(black) >= 2 and len(picture) >= 3
+    for s in picture[1:]:  # a picture shot starts where the fade comes back above the threshold
+        assert means.values[s.start_frame] >= 12.0 > means.values[s.start_frame - 1]
+    for s in black[:-1]:  # and a black shot where it goes below
+        assert means.values[s.start_frame] < 12.0 <= means.values[s.start_frame - 1]
