@@ -1,7 +1,9 @@
 """Google Drive storage: every object is one file in the configured folder, named by its key.
 
-Drive has no paths, so the key itself is the file name (``inputs/<t>/<p>/<a>.mp4``); a prefix
-listing uses Drive's ``name contains`` (a prefix match on names) and filters exactly.
+Drive has no paths, so the key itself is the file name (``inputs/<t>/<p>/<a>.mp4``) and each file
+carries its folders as ``appProperties`` (``d1=inputs``, ``d2=inputs/<t>``, ``d3=inputs/<t>/<p>``): a
+prefix listing is an exact ``appProperties has {key, value}`` query on the prefix's folder (Drive's
+``name contains`` tokenises names, so it is no prefix search on paths), filtered exactly.
 Uploads use Drive's resumable protocol (:mod:`app.storage.gdrive_resumable`); reads use
 ``alt=media`` with a ``Range`` header and resume from the last byte on a broken stream.
 
@@ -32,6 +34,12 @@ if TYPE_CHECKING:
     from app.config import Settings
 
 LIST_FIELDS = "nextPageToken,files(id,name,size,modifiedTime,md5Checksum)"
+
+
+def folders_of(key: str) -> dict[str, str]:
+    """``appProperties`` naming every folder above ``key``: ``{"d1": "inputs", "d2": "inputs/t", ...}``."""
+    parts = key.split("/")
+    return {f"d{i}": "/".join(parts[:i]) for i in range(1, len(parts))}
 
 
 def _stat(meta: dict[str, Any]) -> StatResult:
@@ -92,7 +100,7 @@ class GoogleDriveStorage:
             raise ObjectNotFoundError(f"no such local file: {path.name}")
         previous = await self._find(key)
         meta = await self.uploader.upload(path, name=key, parents=[self.folder_id],
-                                          content_type="application/octet-stream")
+                                          content_type="application/octet-stream", app_properties=folders_of(key))
         for old in previous:  # replace semantics: the new file is complete before the old goes
             if old["id"] != meta.get("id"):
                 await self._delete_id(old["id"])
@@ -170,7 +178,8 @@ class GoogleDriveStorage:
 
     async def list(self, prefix: str) -> list[StatResult]:
         validate_prefix(prefix)
-        files = await self._query(f"name contains '{prefix}'")
+        folder = prefix[:-1] if prefix.endswith("/") else prefix.rpartition("/")[0] or prefix
+        files = await self._query(f"appProperties has {{ key='d{folder.count('/') + 1}' and value='{folder}' }}")
         newest: dict[str, StatResult] = {}
         for meta in files:
             stat = _stat(meta)
@@ -187,10 +196,16 @@ class GoogleDriveStorage:
         file_id = found[0]["id"]
         result = await self._retry(lambda: self.http.call("PATCH", f"/drive/v3/files/{file_id}",
                                                           params={"supportsAllDrives": "true"},
-                                                          json_body={"name": validate_key(dst)},
+                                                          json_body=self._rename_body(src, dst),
                                                           headers={"Content-Type": "application/json"}))
         if result.status != 200:
             raise StorageUnavailableError(f"Drive rename failed ({result.status})")
+
+    @staticmethod
+    def _rename_body(src: str, dst: str) -> dict[str, Any]:
+        props: dict[str, str | None] = dict.fromkeys(folders_of(src))  # null removes a property
+        props.update(folders_of(validate_key(dst)))
+        return {"name": dst, "appProperties": props}
 
     def local_path(self, key: str) -> Path | None:
         return None

@@ -113,14 +113,14 @@ class ResumableUploader:
         tmp.replace(self._state_path(state.name))
 
     async def upload(self, path: Path, *, name: str, parents: list[str], content_type: str,
-                     file_id: str | None = None) -> dict[str, Any]:
+                     file_id: str | None = None, app_properties: dict[str, str] | None = None) -> dict[str, Any]:
         """Upload ``path`` as a Drive file called ``name``; returns the file's metadata."""
         state = self._load_state(name, path)
         restarts = 0
         while True:
             resumed = state is not None
             if state is None:
-                opened = await self._initiate(path, name, parents, content_type, file_id)
+                opened = await self._initiate(path, name, parents, content_type, file_id, app_properties or {})
                 if isinstance(opened, dict):
                     return opened
                 state = opened
@@ -138,10 +138,10 @@ class ResumableUploader:
             return result
 
     async def _initiate(self, path: Path, name: str, parents: list[str], content_type: str,
-                        file_id: str | None) -> SessionState | dict[str, Any]:
+                        file_id: str | None, app_properties: dict[str, str]) -> SessionState | dict[str, Any]:
         size = path.stat().st_size
         file_id = file_id or await self.http.generate_id()
-        body = {"id": file_id, "name": name, "parents": parents}
+        body = {"id": file_id, "name": name, "parents": parents, "appProperties": app_properties}
         headers = {"X-Upload-Content-Length": str(size), "X-Upload-Content-Type": content_type,
                    "Content-Type": "application/json; charset=UTF-8"}
         params = {"uploadType": "resumable", "supportsAllDrives": "true", "fields": FILE_FIELDS}

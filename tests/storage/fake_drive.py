@@ -5,9 +5,10 @@ Covered calls (docs/storage-and-uploads.md lists them too):
   GET  /drive/v3/files/generateIds                     pre-generated ids
   POST /upload/drive/v3/files?uploadType=resumable     open a session (Location header); 409 for a used id
   PUT  <session uri>                                   chunk (Content-Range a-b/N) or status query (bytes */N)
-  GET  /drive/v3/files?q=...                           list: 'F' in parents, trashed = false, name = / contains
+  GET  /drive/v3/files?q=...                           list: 'F' in parents, trashed = false, name =,
+                                                       appProperties has { key='k' and value='v' }
   GET  /drive/v3/files/{id}[?alt=media]                metadata, or content with Range (206/416)
-  PATCH /drive/v3/files/{id}                           rename
+  PATCH /drive/v3/files/{id}                           rename, appProperties (null removes)
   DELETE /drive/v3/files/{id}                          delete
 
 Faults (``server.faults``, each fires once, in order, when its condition holds):
@@ -46,6 +47,7 @@ class DriveFile:
     name: str
     parents: list[str]
     data: bytes
+    app_properties: dict[str, str] = field(default_factory=dict)
     modified: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def meta(self) -> dict[str, Any]:
@@ -146,7 +148,7 @@ class FakeDrive:
     def _finish(self, upload_id: str, session: Session) -> web.Response:
         meta = session.meta
         drive_file = DriveFile(meta.get("id") or uuid.uuid4().hex, meta["name"], meta.get("parents", []),
-                               bytes(session.data))
+                               bytes(session.data), dict(meta.get("appProperties") or {}))
         self.files[drive_file.id] = drive_file
         del self.sessions[upload_id]
         return web.json_response(drive_file.meta(), status=200)
@@ -200,13 +202,15 @@ class FakeDrive:
         return self._finish(upload_id, session) if len(session.data) == total else self._progress(session)
 
     def _match(self, drive_file: DriveFile, query: str) -> bool:
+        props = re.findall(r"appProperties has \{ key='([^']*)' and value='([^']*)' \}", query)
+        if any(drive_file.app_properties.get(k) != v for k, v in props):
+            return False
+        query = re.sub(r"appProperties has \{[^}]*\}", "trashed = false", query)
         for clause in (c.strip() for c in query.split(" and ")):
             if m := re.fullmatch(r"'([^']*)' in parents", clause):
                 ok = m.group(1) in drive_file.parents
             elif m := re.fullmatch(r"name = '([^']*)'", clause):
                 ok = drive_file.name == m.group(1)
-            elif m := re.fullmatch(r"name contains '([^']*)'", clause):
-                ok = drive_file.name.startswith(m.group(1))  # Drive: prefix match for names
             elif clause == "trashed = false":
                 ok = True
             else:
@@ -260,6 +264,11 @@ class FakeDrive:
             return web.json_response({}, status=404)
         body = await request.json()
         drive_file.name = body.get("name", drive_file.name)
+        for key, value in (body.get("appProperties") or {}).items():
+            if value is None:
+                drive_file.app_properties.pop(key, None)
+            else:
+                drive_file.app_properties[key] = value
         drive_file.modified = datetime.now(UTC)
         return web.json_response(drive_file.meta())
 

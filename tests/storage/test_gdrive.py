@@ -12,7 +12,7 @@ import pytest
 from app.config import Settings
 from app.storage import get_storage
 from app.storage.errors import ObjectNotFoundError, RangeNotSatisfiableError, StorageUnavailableError
-from app.storage.gdrive import GoogleDriveStorage
+from app.storage.gdrive import GoogleDriveStorage, folders_of
 from tests.storage.drive_env import CHUNK, FOLDER, make_drive_storage
 from tests.storage.fake_drive import FakeDrive, Fault
 
@@ -44,6 +44,11 @@ async def test_roundtrip_put_stat_range_list_move_delete(drive_storage: GoogleDr
     assert [s.key for s in await drive_storage.list("inputs/t1/")] == [KEY, "inputs/t1/p2/other.txt"]
     await drive_storage.move(KEY, "outputs/j1/final.mp4")
     assert await drive_storage.stat(KEY) is None
+    assert await drive_storage.list("inputs/t1/p1/") == []
+    assert [s.key for s in await drive_storage.list("outputs/j1/")] == ["outputs/j1/final.mp4"]
+    assert [s.key for s in await drive_storage.list("outputs/j")] == ["outputs/j1/final.mp4"]
+    moved = next(f for f in fake_drive.files.values() if f.name == "outputs/j1/final.mp4")
+    assert moved.app_properties == {"d1": "outputs", "d2": "outputs/j1"}
     assert await read_all(drive_storage, "outputs/j1/final.mp4", len(data) - 10) == data[-10:]
     assert await drive_storage.delete("outputs/j1/final.mp4") is True
     assert await drive_storage.delete("outputs/j1/final.mp4") is False
@@ -156,3 +161,12 @@ async def test_oauth_user_credentials_and_settings(fake_drive: FakeDrive, tmp_pa
     assert await read_all(storage, KEY) == data  # type: ignore[arg-type]
     assert fake_drive.calls.count("token") == 1
     await storage.close()
+
+
+@pytest.mark.parametrize(("key", "expected"), [
+    ("outputs/j/final.mp4", {"d1": "outputs", "d2": "outputs/j"}),
+    ("inputs/t/p/a.mp4", {"d1": "inputs", "d2": "inputs/t", "d3": "inputs/t/p"}),
+    ("outputs/x", {"d1": "outputs"}),
+])
+def test_folders_of(key: str, expected: dict[str, str]) -> None:
+    assert folders_of(key) == expected
