@@ -18,7 +18,7 @@ import contextlib
 import os
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol
@@ -58,7 +58,9 @@ class DecodeOptions:
     between the decoder and the consumers (0 runs consumers on the decoding thread);
     ``skip_loop_filter``: skip H.264's deblocking filter, about a fifth of the decoding
     work; off by default because the small reference drift moves borderline cuts
-    (about one cut in ten on the real clips moved by a frame, appeared or vanished).
+    (about one cut in ten on the real clips moved by a frame, appeared or vanished);
+    ``max_bad_packets``: packets the decoder rejects that are skipped (damaged files)
+    before the pass fails with ``DecodeError``; frame indices count decoded frames.
     """
 
     width: int = 256
@@ -67,6 +69,7 @@ class DecodeOptions:
     threads: int = 0
     queue_size: int = 16
     skip_loop_filter: bool = False
+    max_bad_packets: int = 50
 
     def __post_init__(self) -> None:
         if not 16 <= self.width <= 4096:
@@ -79,6 +82,8 @@ class DecodeOptions:
             raise ValueError("threads must be in [0, 64]")
         if not 0 <= self.queue_size <= 1024:
             raise ValueError("queue_size must be in [0, 1024]")
+        if self.max_bad_packets < 0:
+            raise ValueError("max_bad_packets must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,27 +164,43 @@ def _run(container: Any, stream: Any, pump: _Pump, opts: DecodeOptions,
     next_report = step
     reformatter = VideoReformatter()
     index, time, last_time = 0, 0.0, 0.0
-    try:
-        for frame in container.decode(stream):
-            if cancel is not None and index % _CANCEL_EVERY == 0 and cancel():
-                raise CancelledError("decoding cancelled")
-            if frame.pts is not None:
-                time = float((frame.pts - start) * tb)
-            else:  # no timestamp: one nominal frame after the previous one
-                time = last_time + 1.0 / float(rate) if index else 0.0
-            last_time = time
-            small = reformatter.reformat(frame, w, h, opts.pixel_format, interpolation=opts.interpolation)
-            pump.put(index, time, small.to_ndarray())
-            index += 1
-            if progress is not None and time >= next_report:
-                progress(min(time / duration, 0.99))
-                next_report = time + step
-    except av.FFmpegError as ex:
-        raise DecodeError(f"decoding failed at frame {index} ({ex})") from ex
+    for frame in _frames(container, stream, opts.max_bad_packets):
+        if cancel is not None and index % _CANCEL_EVERY == 0 and cancel():
+            raise CancelledError("decoding cancelled")
+        if frame.pts is not None:
+            time = float((frame.pts - start) * tb)
+        else:  # no timestamp: one nominal frame after the previous one
+            time = last_time + 1.0 / float(rate) if index else 0.0
+        last_time = time
+        small = reformatter.reformat(frame, w, h, opts.pixel_format, interpolation=opts.interpolation)
+        pump.put(index, time, small.to_ndarray())
+        index += 1
+        if progress is not None and time >= next_report:
+            progress(min(time / duration, 0.99))
+            next_report = time + step
+    if index == 0:
+        raise DecodeError("no video frame could be decoded")
     pump.finish()
     end = last_time + (1.0 / float(rate) if index else 0.0)
     return DecodeResult(frames=index, duration=end, fps=float(rate), width=w, height=h,
                         source_width=src_w, source_height=src_h)
+
+
+def _frames(container: Any, stream: Any, max_bad: int) -> Iterator[Any]:
+    """Decoded frames; a packet the decoder rejects is skipped, up to ``max_bad`` of them."""
+    bad = 0
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = stream.decode(packet)
+            except av.InvalidDataError as ex:
+                bad += 1
+                if bad > max_bad:
+                    raise DecodeError(f"more than {max_bad} damaged packets (last at {packet.pts})") from ex
+                continue
+            yield from frames
+    except av.FFmpegError as ex:
+        raise DecodeError(f"decoding failed ({ex})") from ex
 
 
 def _stream_duration(container: Any, stream: Any) -> float:

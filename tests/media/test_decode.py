@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from media.decode import DecodeOptions, decode_frames
-from media.errors import CancelledError, NoVideoStreamError
+from media.errors import CancelledError, DecodeError, NoVideoStreamError
 from tests.media.gen import bars, checker, make_audio, make_clip, noise
 
 
@@ -122,3 +122,29 @@ def test_audio_only_has_no_frames_to_decode(tmp_path: Path) -> None:
 def test_options_are_validated(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         DecodeOptions(**kwargs)  # type: ignore[arg-type]
+
+
+def _damage_first_gop(src: Path, dst: Path) -> Path:
+    data = bytearray(src.read_bytes())
+    at = data.find(b"mdat") + 4
+    data[at:at + 3000] = np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def test_damaged_packets_are_skipped_up_to_a_limit(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "ok.mp4", [(checker(), 48)], fps=24, gop=12)
+    damaged = _damage_first_gop(src, tmp_path / "damaged.mp4")
+    rec = Recorder()
+    result = decode_frames(damaged, [rec])
+    assert 0 < result.frames < 48 and rec.indices == list(range(result.frames))
+    assert rec.times == sorted(rec.times) and rec.times[0] > 0  # the first GOP is gone, its times too
+    with pytest.raises(DecodeError) as ex:
+        decode_frames(damaged, [Recorder()], DecodeOptions(max_bad_packets=0))
+    assert ex.value.code == "DECODE_FAILED"
+
+
+def test_nothing_decodable_is_a_decode_error(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "one_gop.mp4", [(checker(), 12)], fps=24)
+    with pytest.raises(DecodeError):
+        decode_frames(_damage_first_gop(src, tmp_path / "damaged.mp4"), [Recorder()])
