@@ -6,7 +6,8 @@ The request is signed with ``settings.webhook_secret``::
     X-Recap-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>." + raw body>
     {"fileId": "1AbC...", "projectId": "<uuid>", "kind": "source_video"}
 
-Signatures older than 5 minutes are refused; the same (project, file) is ingested once a day.
+Signatures older than 5 minutes are refused; the same (project, file) is ingested at most once an
+hour (a retry after a failed ingest is accepted at once).
 The answer is 202 with the upload and asset ids; the download, probe and storage run after it.
 """
 
@@ -39,7 +40,7 @@ from app.uploads.completion import complete_upload
 log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024
 MAX_SKEW_S = 300
-DEDUPE_TTL_S = 24 * 3600
+DEDUPE_TTL_S = 3600
 
 
 def sign_hook(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -132,9 +133,8 @@ async def _fetch_and_complete(http: Any, file_id: str, upload: Upload, settings:
         size = await download_file(http, file_id, service.part_path(settings, upload.id))
         await service.save_progress(upload, size, settings)
         await complete_upload(upload, settings, storage)
-    except (StorageError, AppError) as ex:
-        # The upload stays open and expires; a later hook call may try again.
-        log.warning("Drive ingest of %s failed: %s", file_id, ex)
+    except Exception as ex:  # a background task has nobody to answer: log it, let a later call retry
+        log.warning("Drive ingest of %s failed: %s: %s", file_id, type(ex).__name__, ex)
         await get_redis(settings).delete(dedupe)
     finally:
         await http.close()

@@ -26,7 +26,14 @@ from app.services.quota import STORAGE_PERIOD
 from app.storage import Storage
 from app.uploads import service
 from app.uploads.clamd import scan_file
-from media.errors import BinaryScriptError, EmptyScriptError, InputError, NoAudioStreamError, ScriptTooLargeError
+from media.errors import (
+    BinaryScriptError,
+    EmptyScriptError,
+    InputError,
+    MediaError,
+    NoAudioStreamError,
+    ScriptTooLargeError,
+)
 
 log = logging.getLogger(__name__)
 MAX_SCRIPT_BYTES = 2 * 1024 * 1024
@@ -116,7 +123,7 @@ async def complete_upload(upload: Upload, settings: Settings, storage: Storage) 
             verdict = await scan_file(settings.uploads.clamd_url, path)
             if not verdict.clean:
                 raise MalwareFoundError(f"the virus scanner found {verdict.signature}")
-    except InputError as ex:
+    except MediaError as ex:  # InputError codes, and DecodeError for a file the decoder chokes on
         outcome = Outcome(asset_id, AssetStatus.REJECTED, ex.code, str(ex))
         await _record(upload, outcome, size=size, sha256=None, probe=None, content_type=None)
         await asyncio.to_thread(path.unlink, True)

@@ -121,3 +121,19 @@ def test_n8n_workflow_matches_the_hook_contract(settings: Settings) -> None:
     ts = str(int(time.time()))
     digest = hmac.new(settings.webhook_secret.encode(), f"{ts}.{body}".encode(), hashlib.sha256).hexdigest()
     assert verify_hook(settings.webhook_secret, body.encode(), ts, f"sha256={digest}")
+
+
+async def test_failed_ingest_can_be_retried_and_text_is_rejected(client: httpx.AsyncClient, settings: Settings,
+                                                                 owner: Owner, drive: FakeDrive) -> None:
+    drive.files["1TextFileOnDrive0"] = DriveFile("1TextFileOnDrive0", "movie.mp4", ["shared"], b"just text\n" * 99)
+    body = {"fileId": "1TextFileOnDrive0", "projectId": str(owner.project_id)}
+    drive.faults.append(Fault("error", "download", 403))  # Drive refuses the download once
+    first = await post_hook(client, settings, body)
+    assert first.status_code == 202
+    async with tenant_tx(owner.tenant.id):
+        assert not await Asset.filter(id=first.json()["assetId"]).exists()  # nothing ingested...
+    second = await post_hook(client, settings, body)  # ...so the same file may come again at once
+    assert second.status_code == 202
+    async with tenant_tx(owner.tenant.id):
+        asset = await Asset.get(id=second.json()["assetId"])
+    assert (asset.status, asset.error_code) == (AssetStatus.REJECTED, "NOT_MEDIA")
