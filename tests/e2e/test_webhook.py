@@ -135,3 +135,33 @@ async def test_deliver_webhook_gives_up_on_an_unreachable_receiver() -> None:
         port = s.getsockname()[1]  # nothing listens here once the socket closes
     assert await deliver_webhook(f"http://127.0.0.1:{port}/hook", "k", {"event": "job.finished"},
                                  delays=(0.01, 0.01)) is False
+
+
+DRAIN_BUG = ("runners/worker.py on_shutdown does not wait for the webhook deliveries that runners/notify.py "
+             "job_finished leaves in ctx['background']; a worker stopped (SIGTERM, deploy) during the retry "
+             "backoff cancels them and the job.finished notification is lost")
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=DRAIN_BUG)
+async def test_a_stopping_worker_finishes_its_webhook_retries(
+        settings: Settings, receiver: Receiver, principal_factory: Any, project_with_assets: Any,
+        spawn_worker: Any, tmp_path: Path) -> None:
+    import signal
+
+    principal, _ = await principal_factory(Role.EDITOR)
+    async with system_tx():
+        await Tenant.filter(id=principal.tenant_id).update(webhook_url=receiver.url, webhook_secret="k")
+    receiver.statuses = [503, 503]  # delivered on the third attempt, 0.5 s + 2 s later
+    clip = make_clip(tmp_path / "short.mp4", [((200, 40, 40), 24)], audio=True)
+    project = await project_with_assets(principal, [clip])
+    await render.start_render(principal, project.id, render.RenderOptions(profile="source"), settings)
+    worker = spawn_worker()
+    await asyncio.wait_for(receiver.arrived.wait(), 120)
+    worker.send_signal(signal.SIGTERM)  # a graceful stop, in the middle of the backoff
+    for _ in range(300):
+        if worker.poll() is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert worker.poll() is not None, "the worker did not stop on SIGTERM"
+    assert len(receiver.posts) == 3, f"{len(receiver.posts)} attempt(s) reached the receiver"
