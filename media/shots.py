@@ -35,8 +35,8 @@ from media.types import CancelFn, ProgressFn, Shot
 __all__ = ["DETECTORS", "ShotConsumer", "ShotOptions", "detect_shots", "shots_from_cuts"]
 
 #: Detector names and their default threshold (the value ``threshold=None`` means).
-DETECTORS: dict[str, float] = {"adaptive": 3.0, "content": 27.0, "threshold": 12.0, "histogram": 0.05,
-                               "hash": 0.395}
+DETECTORS: dict[str, float] = {"adaptive": 3.0, "content": 27.0, "threshold": 12.0, "histogram": 0.20,
+                               "hash": 0.35}
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,3 +212,17 @@ def test_fades_clip_black_gaps_become_shots(shared_media: Path) -> None:
         assert means.values[s.start_frame] >= 12.0 > means.values[s.start_frame - 1]
     for s in black[:-1]:  # and a black shot where it goes below
         assert means.values[s.start_frame] < 12.0 <= means.values[s.start_frame - 1]
+
+
+def test_default_thresholds_are_pyscenedetect_defaults() -> None:
+    import inspect
+
+    from media.shots import DETECTORS
+
+    classes = {"adaptive": (scenedetect.AdaptiveDetector, "adaptive_threshold"),
+               "content": (scenedetect.ContentDetector, "threshold"),
+               "threshold": (scenedetect.ThresholdDetector, "threshold"),
+               "histogram": (scenedetect.HistogramDetector, "threshold"),
+               "hash": (scenedetect.HashDetector, "threshold")}
+    for name, (cls, arg) in classes.items():
+        assert DETECTORS[name] == inspect.signature(cls.__init__).parameters[arg].default, name
