@@ -209,6 +209,7 @@ async def check_edits(api: RecapClient, job_id: str, alignment: dict[str, Any]) 
                                              {"source": source["id"], "start": mid, "end": b + 1.0}]}],  # overlap
         [{"index": first["index"], "clips": [{"source": source["id"], "start": a, "end": mid}]},
          {"index": second["index"], "clips": [{"source": source["id"], "start": a, "end": b}]}],  # two beats, same
+        [{"index": first["index"], "clips": [dict(second["clips"][0])]}],          # another beat's footage
         [{"index": first["index"], "clips": [{"source": source["id"], "start": source["duration"] - 1.0,
                                              "end": source["duration"] + 5.0}]}],                   # past the end
         [{"index": first["index"], "clips": [{"source": source["id"], "start": 3.0, "end": 2.0}]}],  # reversed
