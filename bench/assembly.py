@@ -75,6 +75,18 @@ def timed(edl: EditList, out: Path, options: AssembleOptions) -> tuple[AssembleR
     return result, time.perf_counter() - t0
 
 
+def compare(edl: EditList, work: Path, repeat: int) -> tuple[AssembleResult, list[float], AssembleResult, list[float]]:
+    """Smart and full re-encode, alternating ``repeat`` times (the machine may be shared)."""
+    smart_runs: list[float] = []
+    full_runs: list[float] = []
+    for _ in range(repeat):
+        smart, t = timed(edl, work / "smart.mp4", AssembleOptions(profile="720p"))
+        smart_runs.append(t)
+        full, t = timed(edl, work / "full.mp4", AssembleOptions(profile="720p", mode="reencode"))
+        full_runs.append(t)
+    return smart, smart_runs, full, full_runs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2-minute source, 10 clips of about 45 s in all")
@@ -89,28 +101,20 @@ def main() -> None:
     total = round(minutes * 60 * FPS)
     cuts = plan(total, clips, target)
     edl = edl_for(src, cuts, minutes * 60)
-    profile = get_profile("720p")
     expected = [i for a, b in cuts for i in range(a, b)]
     work = RESULTS / "assembly_work"
     work.mkdir(exist_ok=True)
 
-    smart_runs: list[float] = []
-    full_runs: list[float] = []
-    for _ in range(args.repeat):  # alternate, keep the best of each: the machine may be shared
-        smart, t = timed(edl, work / "smart.mp4", AssembleOptions(profile="720p"))
-        smart_runs.append(t)
-        full, t = timed(edl, work / "full.mp4", AssembleOptions(profile="720p", mode="reencode"))
-        full_runs.append(t)
+    smart, smart_runs, full, full_runs = compare(edl, work, args.repeat)
     smart_s, full_s = min(smart_runs), min(full_runs)
-    keyed = [(a - a % gop, b - b % gop + (gop if b % gop else 0)) for a, b in cuts]
-    keyed = [(a, min(b, total)) for a, b in keyed]
+    keyed = [(a - a % gop, min(total, b - b % gop + (gop if b % gop else 0))) for a, b in cuts]
     copy, copy_s = timed(edl_for(src, keyed, minutes * 60), work / "copy.mp4", AssembleOptions(profile="720p"))
     _, copy_video_s = timed(edl_for(src, keyed, minutes * 60), work / "copy_video.mp4",
                             AssembleOptions(profile="720p", audio=False))
 
     smart_idx, full_idx = read_frame_indices(smart.path), read_frame_indices(full.path)
     report: dict[str, Any] = {
-        "quick": args.quick, "cpu_count": os.cpu_count(), "preset": profile.preset,
+        "quick": args.quick, "cpu_count": os.cpu_count(), "preset": get_profile("720p").preset,
         "source": {"minutes": minutes, "size": list(SIZE), "fps": FPS, "gop_frames": gop,
                    "generated_or_cached_s": round(gen_s, 2)},
         "clips": len(cuts), "output_seconds": round(smart.duration, 3),

@@ -32,15 +32,15 @@ import av
 import av.error
 
 from media._assemble_audio import AudioTrack
+from media._assemble_facts import FORMATS, VideoFacts, check_output, check_ranges, probe_video, smart_blocker
 from media._assemble_reencode import FrameFilter, Reencoder
-from media.edl import EditList, EdlClip, TimeRangeError, frame_range, validate_edl
+from media.edl import EditList, EdlClip, frame_range, validate_edl
 from media.errors import CancelledError, DecodeError, EncodeError, MediaError, OutputError
 from media.profiles import OutputProfile, get_profile
-from media.smartcut import AvcConfig, EdgeEncoding, PacketSink, SmartSource, smart_profile_ok
+from media.smartcut import EdgeEncoding, PacketSink, SmartSource
 from media.types import CancelFn, ProgressFn, never_cancel
 
 _MODES = ("auto", "smart", "reencode")
-_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 
@@ -113,91 +113,6 @@ class AssembleResult:
         return cls(**values)
 
 
-@dataclass(frozen=True, slots=True)
-class _VideoFacts:
-    path: str
-    codec: str
-    width: int
-    height: int
-    pix_fmt: str | None
-    rate: Fraction
-    avc: AvcConfig | None
-    start: float
-    duration: float
-    constant_rate: bool
-    #: The rate to render this source at: its own rate, or for variable rates the base (highest) rate.
-    out_rate: Fraction
-
-
-def _probe(path: str) -> _VideoFacts:
-    try:
-        with av.open(path) as cont:
-            if not cont.streams.video:
-                raise DecodeError(f"{os.path.basename(path)} has no video stream")
-            vs = cont.streams.video[0]
-            rate = vs.average_rate or vs.guessed_rate
-            if not rate or not vs.codec_context.width:
-                raise DecodeError(f"{os.path.basename(path)}: unknown frame rate or size")
-            start = float((vs.start_time or 0) * (vs.time_base or 0))
-            if vs.duration is not None and vs.time_base is not None:
-                duration = float(vs.duration * vs.time_base)
-            else:
-                duration = (cont.duration or 0) / av.time_base - start
-            cc = vs.codec_context
-            guessed = vs.guessed_rate or rate
-            constant = abs(float(rate) - float(guessed)) <= 0.01 * float(guessed)
-            out_rate = Fraction(rate) if constant else Fraction(guessed)
-            return _VideoFacts(path, cc.name, cc.width, cc.height, cc.pix_fmt, Fraction(rate),
-                               AvcConfig.parse(cc.extradata), start, duration, constant, out_rate)
-    except av.error.FFmpegError as ex:
-        raise DecodeError(f"cannot open source {os.path.basename(path)}: {ex}") from ex
-
-
-def _smart_blocker(facts: list[_VideoFacts], edl: EditList, profile: OutputProfile,
-                   options: AssembleOptions) -> str | None:
-    """Why the smart path cannot be used (None: it can)."""
-    if options.frame_filter is not None:
-        return "pixels change (frame filter)"
-    if any(c.speed != 1.0 for c in edl.clips):
-        return "a clip changes speed"
-    first = facts[0]
-    for f in facts:
-        if f.codec != "h264":
-            return f"{os.path.basename(f.path)} is {f.codec}, not H.264"
-        reason = smart_profile_ok(f.avc, f.pix_fmt)
-        if reason:
-            return f"{os.path.basename(f.path)}: {reason}"
-        if not f.constant_rate:
-            return f"{os.path.basename(f.path)} has a variable frame rate"
-        if (f.width, f.height, f.rate, f.pix_fmt) != (first.width, first.height, first.rate, first.pix_fmt):
-            return "sources differ in size, frame rate or pixel format"
-    if not profile.is_source and (profile.size_for(first.width, first.height) != (first.width, first.height)
-                                  or (profile.fps and Fraction(profile.fps) != first.rate)):
-        return f"profile {profile.name} needs scaling or a new frame rate"
-    return None
-
-
-def _check_ranges(edl: EditList, facts: dict[str, _VideoFacts]) -> None:
-    """Clip ends against the real files (the EDL's own durations may be stale)."""
-    for i, clip in enumerate(edl.clips):
-        fact = facts[clip.path]
-        if fact.duration > 0 and clip.src_out > fact.duration + 0.5 / float(fact.rate):
-            raise TimeRangeError(f"clip {i}: ends at {clip.src_out:.3f} s, past the end of "
-                                 f"{os.path.basename(clip.path)} ({fact.duration:.3f} s)")
-
-
-def _check_output(out: Path) -> None:
-    parent = out.parent if str(out.parent) else Path(".")
-    if out.is_dir():
-        raise OutputError(f"output path {out.name} is a folder")
-    if not parent.is_dir():
-        raise OutputError(f"output folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"output folder {parent} is not writable")
-    if out.suffix.lower() not in _FORMATS:
-        raise OutputError(f"output must end in one of {sorted(_FORMATS)}")
-
-
 def assemble(edl: EditList, out_path: str | os.PathLike[str], options: AssembleOptions = AssembleOptions(),
              progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> AssembleResult:
     """Render an edit list to ``out_path`` (video + AAC audio).
@@ -217,19 +132,19 @@ def assemble(edl: EditList, out_path: str | os.PathLike[str], options: AssembleO
     """
     started = time.perf_counter()
     out = Path(out_path)
-    _check_output(out)
+    check_output(out)
     validate_edl(edl)
     if any(os.path.exists(s.path) and os.path.samefile(s.path, out) for s in edl.sources if out.exists()):
         raise OutputError(f"output {out.name} would overwrite one of its sources")
     profile = get_profile(options.profile or edl.profile)
-    facts = {path: _probe(path) for path in dict.fromkeys(c.path for c in edl.clips)}
-    _check_ranges(edl, facts)
-    blocker = _smart_blocker(list(facts.values()), edl, profile, options)
+    facts = {path: probe_video(path) for path in dict.fromkeys(c.path for c in edl.clips)}
+    check_ranges(edl, facts)
+    blocker = smart_blocker(list(facts.values()), edl, profile, options.frame_filter is not None)
     if options.mode == "smart" and blocker:
         raise EncodeError(f"smart render impossible: {blocker}")
     smart = options.mode != "reencode" and blocker is None
     job = _Job(edl, profile, options, facts, progress, cancel or never_cancel)
-    fmt = _FORMATS[out.suffix.lower()]
+    fmt = FORMATS[out.suffix.lower()]
     try:
         counts = _write(job, out, fmt, smart)
     except (DecodeError, EncodeError) as ex:
@@ -272,7 +187,7 @@ class _Job:
     """One assembly run: the output container, its two streams, the clip loop."""
 
     def __init__(self, edl: EditList, profile: OutputProfile, options: AssembleOptions,
-                 facts: dict[str, _VideoFacts], progress: ProgressFn | None, cancel: CancelFn) -> None:
+                 facts: dict[str, VideoFacts], progress: ProgressFn | None, cancel: CancelFn) -> None:
         self.edl, self.profile, self.options, self.facts = edl, profile, options, facts
         self.progress, self.cancel = progress, cancel
         first = facts[edl.clips[0].path] if edl.clips[0].path in facts else next(iter(facts.values()))
