@@ -107,6 +107,7 @@ def gather(beats: Sequence[Beat], units: list[Unit], embedder: Embedder, p: Evid
     lexical = lexical_matrix(lexicon, texts, [w.text for w in windows])
     # A window of a few words is weak evidence (one name, "Hello."): shrink its score toward the mean.
     words = np.array([len(w.text.split()) for w in windows], dtype=np.float32)
-    score = combine(cosine, lexical, p.lexical_weight) * np.sqrt(np.minimum(1.0, words / _FULL_EVIDENCE_WORDS))
+    scales = np.array([w.scale for w in windows], dtype=np.int64)
+    score = combine(cosine, lexical, p.lexical_weight, scales) * np.sqrt(np.minimum(1.0, words / _FULL_EVIDENCE_WORDS))
     score = score + position_prior(windows, unit_pos, expected, p.position_weight, p.position_sigma)
     return Evidence(units, windows, score, cosine, lexical)

@@ -1,8 +1,8 @@
 """Private: the beat x window score matrix, the order-constrained dynamic programme and confidence.
 
-Each beat's window scores are z-scored over all windows (so a beat whose wording is far from the
-dialogue still finds its best place, and windows of different sizes compete on one scale); the
-programme then picks one window per beat, in script order.
+Each beat's window scores are z-scored over the windows of each scale (so a beat whose wording is far
+from the dialogue still finds its best place, and windows of different sizes compete on one scale);
+the programme then picks one window per beat, in script order.
 """
 
 from __future__ import annotations
@@ -19,12 +19,25 @@ def zscore_rows(x: np.ndarray) -> np.ndarray:
     return np.asarray((x - mean) / np.maximum(std, 1e-3), dtype=np.float32)
 
 
-def combine(sem: np.ndarray, lex: np.ndarray, lexical_weight: float) -> np.ndarray:
-    """Semantic plus weighted lexical evidence, each z-scored per beat."""
-    score = zscore_rows(sem)
+def zscore_by_group(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Standardise each row within each column group (windows of one scale compete with each other)."""
+    out = np.zeros_like(x, dtype=np.float32)
+    for g in np.unique(groups):
+        cols = groups == g
+        out[:, cols] = zscore_rows(x[:, cols]) if cols.sum() > 1 else 0.0
+    return out
+
+
+def combine(sem: np.ndarray, lex: np.ndarray, lexical_weight: float, scales: np.ndarray) -> np.ndarray:
+    """Semantic plus weighted lexical evidence, each z-scored per beat within each window scale.
+
+    Per scale, because long (pooled) windows have systematically higher cosines with any text: scored
+    together, they would win every weak beat.
+    """
+    score = zscore_by_group(sem, scales)
     if lexical_weight > 0 and lex.size and float(lex.max()) > 0:
-        score = score + lexical_weight * zscore_rows(lex)
-    return score.astype(np.float32)
+        score = score + lexical_weight * zscore_by_group(lex, scales)
+    return np.asarray(score, dtype=np.float32)
 
 
 def position_prior(windows: list[Window], unit_pos: np.ndarray, expected: np.ndarray,

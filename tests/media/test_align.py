@@ -200,8 +200,9 @@ def test_clips_cut_on_shot_boundaries_and_fill_the_target(embedder: Embedder) ->
             assert min(abs(c.start - t) for t in cuts) < 1e-3 and min(abs(c.end - t) for t in cuts) < 1e-3
     short = story_case(targets=[4.0] * len(SCENES))
     result = align(short.script, short.sources, embedder=embedder)
-    for beat in result.beats:
-        assert 4.0 <= sum(c.duration for c in beat.clips) <= 4.0 + AlignOptions().max_overshoot + 1e-6
+    assert all(beat_hits(short, result))
+    for beat in result.beats:   # never much over the target; under it only where the matched speech is short
+        assert 2.0 <= sum(c.duration for c in beat.clips) <= 4.0 + AlignOptions().max_overshoot + 1e-6
 
 
 @pytest.mark.parametrize(("back_penalty", "expect_all_right"), [(0.0, True), (1000.0, False)])
