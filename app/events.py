@@ -76,12 +76,19 @@ async def publish(client: aioredis.Redis, event: ProgressEvent) -> None:
 
 
 class EventHub:
-    """One Redis pub/sub connection per process, fanned out to asyncio queues."""
+    """One Redis pub/sub connection per process, fanned out to asyncio queues.
 
-    def __init__(self, url: str, *, queue_size: int = 1000) -> None:
+    ``listen`` returns only once Redis has CONFIRMED the subscription, so an event published
+    after it returns is never missed: a subscriber that then reads its snapshot cannot lose
+    the events in between. One coroutine connects (under the lock), one coroutine reads.
+    """
+
+    def __init__(self, url: str, *, queue_size: int = 1000, confirm_timeout: float = 5.0) -> None:
         self._url = url
         self._queue_size = queue_size
+        self._confirm_timeout = confirm_timeout
         self._listeners: dict[str, set[asyncio.Queue[ProgressEvent]]] = {}
+        self._confirmed: dict[str, asyncio.Event] = {}
         self._pubsub: Any = None
         self._client: aioredis.Redis | None = None
         self._task: asyncio.Task[None] | None = None
@@ -91,11 +98,18 @@ class EventHub:
     async def listen(self, channel: str) -> AsyncIterator[asyncio.Queue[ProgressEvent]]:
         queue: asyncio.Queue[ProgressEvent] = asyncio.Queue(self._queue_size)
         async with self._lock:
-            first = channel not in self._listeners
-            self._listeners.setdefault(channel, set()).add(queue)
+            group = self._listeners.setdefault(channel, set())
+            first = not group
+            group.add(queue)
+            if first:
+                self._confirmed[channel] = asyncio.Event()
             await self._ensure_running()
             if first:
-                await self._subscribe(channel)
+                with contextlib.suppress(RedisError, OSError):
+                    await self._pubsub.subscribe(channel)
+            confirmed = self._confirmed[channel]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(confirmed.wait(), self._confirm_timeout)
         try:
             yield queue
         finally:
@@ -104,31 +118,31 @@ class EventHub:
                 group.discard(queue)
                 if not group:
                     self._listeners.pop(channel, None)
+                    self._confirmed.pop(channel, None)
                     with contextlib.suppress(RedisError, OSError, AttributeError):
                         await self._pubsub.unsubscribe(channel)
-
-    async def _subscribe(self, channel: str) -> None:
-        with contextlib.suppress(RedisError, OSError):
-            await self._pubsub.subscribe(channel)
 
     async def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
             self._client = aioredis.Redis.from_url(self._url)
-            self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            self._pubsub = self._client.pubsub()
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.connect()
             self._task = asyncio.create_task(self._run(), name="recap-event-hub")
 
     async def _run(self) -> None:
         delay = 0.2
         while True:
             try:
-                if self._listeners and not self._pubsub.subscribed:
-                    await self._pubsub.subscribe(*self._listeners)
+                if not self._listeners or self._pubsub.connection is None:
+                    await asyncio.sleep(0.05)
+                    if self._listeners and self._pubsub.connection is None:
+                        raise ConnectionError("pub/sub not connected")
+                    continue
                 message = await self._pubsub.get_message(timeout=1.0)
                 delay = 0.2
                 if message is not None:
-                    self._dispatch(message)
-                elif not self._listeners:
-                    await asyncio.sleep(0.05)
+                    self._handle(message)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as ex:
@@ -138,22 +152,34 @@ class EventHub:
 
     async def _reconnect(self, delay: float) -> None:
         await asyncio.sleep(delay)
-        with contextlib.suppress(Exception):
-            await self._pubsub.aclose()
-        assert self._client is not None
-        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        try:
-            if self._listeners:
-                await self._pubsub.subscribe(*self._listeners)
-        except (RedisError, OSError):
-            return
-        for channel in self._listeners:
+        async with self._lock:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+            assert self._client is not None
+            self._pubsub = self._client.pubsub()
+            try:
+                await self._pubsub.connect()
+                if self._listeners:
+                    await self._pubsub.subscribe(*self._listeners)
+            except (RedisError, OSError):
+                return
+        for channel in list(self._listeners):
             self._fanout(channel, resync_event())
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        channel = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
+    def _handle(self, message: dict[str, Any]) -> None:
+        raw = message.get("channel")
+        channel = raw.decode() if isinstance(raw, bytes) else str(raw)
+        kind = message.get("type")
+        if kind == "subscribe":
+            confirmed = self._confirmed.get(channel)
+            if confirmed is not None:
+                confirmed.set()
+        elif kind == "message":
+            self._dispatch(channel, message["data"])
+
+    def _dispatch(self, channel: str, data: Any) -> None:
         try:
-            event = ProgressEvent.from_json(json.loads(message["data"]))
+            event = ProgressEvent.from_json(json.loads(data))
         except (ValueError, KeyError, TypeError):
             log.warning("dropped a malformed event on %s", channel)
             return

@@ -41,6 +41,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            closer = getattr(app.state.storage, "close", None)
+            if closer is not None:
+                await closer()
             await app.state.redis.aclose()
             await close_redis()
             await close_db()

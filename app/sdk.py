@@ -200,6 +200,16 @@ class RecapClient:
         import websockets
 
         ws_url = self.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/graphql"
+        try:
+            async for data in self._subscribe(websockets, ws_url, query, variables):
+                yield data
+        except websockets.ConnectionClosedError as ex:
+            code = ex.rcvd.code if ex.rcvd else 1006
+            raise ApiError("UNAUTHENTICATED" if code == 4403 else f"WS_CLOSED_{code}",
+                           ex.rcvd.reason if ex.rcvd else "connection closed") from ex
+
+    async def _subscribe(self, websockets: Any, ws_url: str, query: str, variables: dict[str, Any]
+                         ) -> AsyncIterator[dict[str, Any]]:
         async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
                                       max_size=2**22) as ws:
             await ws.send(json.dumps({"type": "connection_init",

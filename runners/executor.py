@@ -63,10 +63,15 @@ async def run_stage(ctx: dict[str, Any], job_id: str, stage_name: str) -> str:
     watchers = [asyncio.create_task(reporter.pump(stop)), asyncio.create_task(_watch(ctx, sc, stop))]
     try:
         outcome = await _execute(sc)
-    except (MediaCancelled, asyncio.CancelledError):
+    except MediaCancelled:
         await release_stage(claim, StageState.CANCELLED)
         await emit(stage.value, "cancelled", reporter.value, "cancelled", "stage")
         return "cancelled"
+    except asyncio.CancelledError:
+        # The worker is stopping (SIGTERM), not the user: stop the media thread, hand the stage back.
+        sc.cancel_event.set()
+        await release_stage(claim, StageState.QUEUED)
+        raise
     except (MediaError, StageInputError) as ex:
         code = getattr(ex, "code", "MEDIA_ERROR")
         await fail_stage(claim, code, str(ex))

@@ -38,7 +38,7 @@ async def job_finished(ctx: dict[str, Any], job_id: UUID | str) -> None:
     payload = {"event": "job.finished", "job_id": str(job.id), "project_id": str(job.project_id),  # type: ignore[attr-defined]
                "state": job.state.value, "error_code": job.error_code, "outputs": job.outputs}
     task = asyncio.create_task(deliver_webhook(tenant.webhook_url, tenant.webhook_secret or "", payload))
-    ctx.setdefault("background", set()).add(task)
+    ctx.setdefault("background", set()).add(task)  # the worker's shared set (see runners.worker.on_startup)
     task.add_done_callback(ctx["background"].discard)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 import time
 from typing import Any, ClassVar
 
@@ -30,6 +31,9 @@ from runners.reconciler import reconcile
 
 log = logging.getLogger(__name__)
 
+#: Seconds a stopping worker waits for webhook deliveries still retrying.
+WEBHOOK_DRAIN_S = 20.0
+
 
 async def on_startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or get_settings()
@@ -38,6 +42,8 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         await init_db(settings)
     ctx["storage"] = get_storage(settings)
     ctx["models"] = ctx.get("models") or ModelCache(settings)
+    # arq hands each job a COPY of ctx: share one set object so on_shutdown sees every job's deliveries.
+    ctx["background"] = set()
     import redis.asyncio as aioredis
 
     assert settings.redis_url
@@ -47,6 +53,9 @@ async def on_startup(ctx: dict[str, Any]) -> None:
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
+    pending = list(ctx.get("background", ()))
+    if pending:  # webhook deliveries still retrying: let them finish (bounded), they are the only copy
+        await asyncio.wait(pending, timeout=WEBHOOK_DRAIN_S)
     await ctx["redis"].aclose()
     if not ctx.get("db_ready"):
         await close_db()
@@ -54,6 +63,12 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
 
 async def reconcile_cron(ctx: dict[str, Any]) -> None:
     await reconcile(ctx)
+
+
+async def clean_uploads_cron(ctx: dict[str, Any]) -> None:
+    from app.uploads.cleanup import clean_expired_uploads
+
+    await clean_expired_uploads(ctx["settings"])
 
 
 def _functions() -> list[Any]:
@@ -69,7 +84,8 @@ class CpuWorker:
     queue_name = CPU_QUEUE
     on_startup = on_startup
     on_shutdown = on_shutdown
-    cron_jobs: ClassVar[list[Any]] = [cron(reconcile_cron, second={0, 15, 30, 45}, run_at_startup=True)]
+    cron_jobs: ClassVar[list[Any]] = [cron(reconcile_cron, second={0, 15, 30, 45}, run_at_startup=True),
+                                      cron(clean_uploads_cron, minute={7, 37}, second=0)]
     job_serializer = serialize
     job_deserializer = deserialize
     job_timeout = 6 * 3600
@@ -93,7 +109,13 @@ async def _run_once(settings: Settings, queue: str, burst: bool) -> None:
     worker = build_worker(settings, queue=queue, burst=burst)
     try:
         await worker.async_run()
+    except asyncio.CancelledError:
+        log.info("worker stopping (signal): stages in flight go back to the queue")
     finally:
+        # arq's close() gathers the job tasks it cancelled and would re-raise their CancelledError before
+        # on_shutdown ran: wait for them here, quietly, so on_shutdown (webhook drain) always runs.
+        await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+        worker.tasks.clear()
         with contextlib.suppress(RedisError, OSError):
             await worker.close()
 
@@ -105,13 +127,30 @@ def run_supervised(settings: Settings, *, queue: str = CPU_QUEUE, burst: bool = 
     """
     delay = 1.0
     while True:
+        loop = asyncio.new_event_loop()
         try:
-            asyncio.run(_run_once(settings, queue, burst))
-            return
+            loop.run_until_complete(_run_once(settings, queue, burst))
+            break
         except (RedisError, OSError) as ex:
             log.warning("worker lost Redis (%s); starting again in %.0f s", ex, delay)
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
+        finally:
+            loop.close()  # unlike asyncio.run, does not wait for media threads
+    _exit_without_orphans()
+
+
+def _exit_without_orphans(grace_s: float = 10.0) -> None:
+    """Stages in flight were handed back; a media thread still running does work nobody will use.
+
+    Give such threads a moment to see their cancel flag, then leave without joining them.
+    """
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and any(
+            t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        time.sleep(0.1)
+    logging.shutdown()
+    os._exit(0)
 
 
 __all__ = ["GPU_QUEUE", "CpuWorker", "build_worker", "run_supervised"]

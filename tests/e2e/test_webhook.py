@@ -137,13 +137,7 @@ async def test_deliver_webhook_gives_up_on_an_unreachable_receiver() -> None:
                                  delays=(0.01, 0.01)) is False
 
 
-DRAIN_BUG = ("runners/worker.py on_shutdown does not wait for the webhook deliveries that runners/notify.py "
-             "job_finished leaves in ctx['background']; a worker stopped (SIGTERM, deploy) during the retry "
-             "backoff cancels them and the job.finished notification is lost")
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=DRAIN_BUG)
 async def test_a_stopping_worker_finishes_its_webhook_retries(
         settings: Settings, receiver: Receiver, principal_factory: Any, project_with_assets: Any,
         spawn_worker: Any, tmp_path: Path) -> None:
