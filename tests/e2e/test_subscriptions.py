@@ -80,9 +80,11 @@ async def test_a_subscription_without_a_token_is_refused(settings: Settings, api
     async with api_server(settings) as url:
         # Through the SDK: the server closes the socket with 4403 right after connection_init.
         async with RecapClient(url) as anonymous:
-            with pytest.raises(websockets.ConnectionClosed) as closed:
+            with pytest.raises(ApiError) as refused:
                 await anext(aiter(anonymous.subscribe(PROJECT_EVENTS, {"p": str(project.id)})))
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+        assert refused.value.code == "UNAUTHENTICATED"
+        assert isinstance(refused.value.__cause__, websockets.ConnectionClosed)
+        assert refused.value.__cause__.rcvd is not None and refused.value.__cause__.rcvd.code == 4403
 
         # A bare graphql-transport-ws client whose connection_init has no payload, and one with a bad token.
         for init in ({"type": "connection_init"},
