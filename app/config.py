@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=10, ge=1)
     public_url: str = "http://127.0.0.1:8000"
+    #: Browser origins allowed to call the API and tus uploads (JSON list), e.g. '["https://app.example"]'.
+    cors_origins: list[str] = Field(default_factory=list)
     signing_secret: str = DEV_SECRET
     webhook_secret: str = DEV_SECRET
     sentry_dsn: str | None = None

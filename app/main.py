@@ -55,7 +55,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *_graphql_routes(settings),
         *extra_routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(PrometheusMiddleware)])
+    middleware = [Middleware(PrometheusMiddleware)]
+    if settings.cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        # tus clients in browsers must read these response headers (tus 1.0.0 "CORS" section).
+        tus_headers = ["Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Upload-Metadata",
+                       "Upload-Defer-Length", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size",
+                       "Tus-Checksum-Algorithm"]
+        middleware.append(Middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                                     allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+                                     allow_headers=["*"], expose_headers=tus_headers, max_age=600))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     return app
 

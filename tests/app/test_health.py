@@ -54,3 +54,18 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert 'route="<unmatched>",status="404"' in text
     assert "recap_http_request_duration_seconds_bucket" in text
     assert "/no/such/path" not in text
+
+
+async def test_cors_exposes_tus_headers_to_allowed_origins(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"cors_origins": ["https://spa.example"]}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        allowed = await http.options("/uploads/", headers={"Origin": "https://spa.example",
+                                                           "Access-Control-Request-Method": "PATCH"})
+        other = await http.options("/uploads/", headers={"Origin": "https://evil.example",
+                                                         "Access-Control-Request-Method": "PATCH"})
+        simple = await http.get("/healthz", headers={"Origin": "https://spa.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://spa.example"
+    assert "PATCH" in allowed.headers["access-control-allow-methods"]
+    assert "access-control-allow-origin" not in other.headers
+    assert "Upload-Offset" in simple.headers["access-control-expose-headers"]
