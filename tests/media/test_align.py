@@ -374,3 +374,39 @@ def test_dev_case_scores_well_with_the_real_scorer(embedder: Embedder, dev_sourc
     assert metrics["clip_accuracy"] >= 0.7
     assert metrics["order_violations"] == 0
     assert metrics["coverage"] == 1.0
+
+
+# The dev recap rewritten far from the dialogue (written for this test; no names, few shared words).
+HARD_SCRIPT = """# Harder paraphrase
+
+We begin with a passage from a classic book about a wealthy heir pondering his duty toward his stepfamily.
+
+A delivery arrives at an isolated tower in the ocean, and among the supplies there is something unexpected for its \
+lonely guardian.
+
+A famous political address interrupts, calling on people to serve their country instead of expecting favours.
+
+His estranged child writes that she will return by ship within days.
+
+An official broadcast announces bad weather, and the old man fears for the vessel carrying his daughter.
+
+A presenter in front of a colored backdrop talks about licensing his recording and a timer in the frame, teasing a \
+word he will say later.
+
+Sailors in trouble send an emergency message, and the old man guides them with instructions.
+
+A girl with a sword speaks to a stranger about her search in a cold land.
+
+A dramatic rescue in the waves reunites father and daughter.
+
+At dawn everyone is safe, and the daughter decides to remain with him.
+"""
+
+
+@pytest.mark.slow
+def test_dev_case_survives_a_far_paraphrase(embedder: Embedder, dev_source: AlignSource, tmp_path: Path) -> None:
+    result = align(_paragraph_beats(HARD_SCRIPT), [dev_source], embedder=embedder)
+    truth = json.loads((DEV / "dev_truth.json").read_text(encoding="utf-8"))
+    metrics = score(truth, result, tmp_path)
+    assert metrics["beat_accuracy"] >= 0.7      # 0.8 when written; the order keeps the misses near
+    assert metrics["order_violations"] == 0
