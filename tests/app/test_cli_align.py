@@ -113,3 +113,28 @@ def test_dev_case_end_to_end(tmp_path: Path) -> None:
                           "--json"], capture_output=True, text=True, check=True)
     metrics = json.loads(run.stdout)["system"]
     assert metrics["beat_accuracy"] >= 0.8 and metrics["order_violations"] == 0
+
+
+@pytest.mark.slow
+def test_narration_gives_each_beat_its_spoken_duration(tmp_path: Path) -> None:
+    """Narration synthesized beat by beat (Piper, packaged voice), one wav with pauses: the targets follow it."""
+    import numpy as np
+
+    from media.tts import PiperNarrator, read_wav, write_wav
+
+    files, script, analysis = _story_dir(tmp_path)
+    narrator = PiperNarrator()
+    parts, spoken, rate = [], [], 0
+    for k, text in enumerate(BEATS):
+        piece = narrator.narrate(text, tmp_path / f"n{k}.wav")
+        samples, rate = read_wav(piece.path)
+        parts += [samples, np.zeros(rate, dtype=np.float32)]
+        spoken.append(piece.duration)
+    wav = tmp_path / "narration.wav"
+    write_wav(wav, np.concatenate(parts), rate)
+    result = CliRunner().invoke(app, ["align", *map(str, files), "--script", str(script), "--analysis-dir",
+                                      str(analysis), "--narration", str(wav), "--json"])
+    assert result.exit_code == 0, result.stderr
+    targets = [b["target_duration"] for b in json.loads(result.stdout)["beats"]]
+    for target, seconds in zip(targets, spoken, strict=True):
+        assert target == pytest.approx(seconds, abs=1.5)
