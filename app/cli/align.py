@@ -72,7 +72,6 @@ def _run(sources: list[Path], script_path: Path, narration: Path | None, analysi
          back_penalty: float | None, console: Console) -> Alignment:
     from app.cli.analyse import _Bars
     from media.align import AlignOptions, align
-    from media.embed import Embedder
     from media.errors import InputError
     from media.script import load_script, time_beats_from_narration
 
@@ -92,8 +91,7 @@ def _run(sources: list[Path], script_path: Path, narration: Path | None, analysi
             bar = bars.add(f"{narration.name} narration")
             script, _spans = time_beats_from_narration(script, transcriber.transcribe(narration, progress=bar))
         bar = bars.add("align")
-        embedder = Embedder()
-        return align(script, align_sources, options, embedder=embedder, progress=bar)
+        return align(script, align_sources, options, progress=bar)  # loads the model only if there is speech
 
 
 def _transcriber() -> FasterWhisperTranscriber:
