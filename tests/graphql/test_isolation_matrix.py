@@ -56,6 +56,9 @@ CASES: dict[str, Case] = {
                         f"{{ {E} }} }}", lambda a: {"j": str(a.job.id)}, "NOT_FOUND"),
     "alignment": (f"query($j: ID!) {{ alignment(jobId: $j) {{ {E} }} }}", lambda a: {"j": str(a.job.id)},
                   "NOT_FOUND"),
+    # Uploads.
+    "prepareUpload": (f'mutation($p: ID!) {{ prepareUpload(input: {{projectId: $p, filename: "x.mp4"}}) {{ {E} }} }}',
+                      lambda a: {"p": str(a.project.id)}, "NOT_FOUND"),
 }
 
 

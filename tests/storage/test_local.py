@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from app.config import Settings
+from app.config import Settings, StorageSettings
 from app.storage import delete_prefix, fetch_to, get_storage
 from app.storage.errors import InvalidKeyError, ObjectNotFoundError, RangeNotSatisfiableError
 from app.storage.keys import input_key, output_key, safe_extension, validate_key
@@ -116,7 +116,8 @@ async def test_symlink_escape_refused(storage: LocalStorage, tmp_path: Path) -> 
 
 
 def test_get_storage_local(tmp_path: Path) -> None:
-    storage = get_storage(Settings(data_dir=tmp_path))
+    # Explicit storage group: the session fixture exports RECAP_STORAGE__ROOT for the other tests.
+    storage = get_storage(Settings(data_dir=tmp_path, storage=StorageSettings()))
     assert isinstance(storage, LocalStorage) and storage.root == (tmp_path / "storage").resolve()
 
 
