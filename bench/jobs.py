@@ -122,7 +122,9 @@ async def _through_api(settings: Any, source: Path, script: str, work: Path) -> 
     from runners.worker import build_worker
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           ws="websockets-sansio"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)
