@@ -143,7 +143,7 @@ async def _through_api(settings: Any, source: Path, script: str, work: Path) -> 
                 pass
             total = time.perf_counter() - t0
             final = await api.job(job["id"])
-            assert final["state"] == "succeeded", final
+            assert str(final["state"]).lower() == "succeeded", final
     finally:
         await worker.close()
         wtask.cancel()
