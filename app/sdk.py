@@ -211,7 +211,7 @@ class RecapClient:
     async def _subscribe(self, websockets: Any, ws_url: str, query: str, variables: dict[str, Any]
                          ) -> AsyncIterator[dict[str, Any]]:
         async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                                      max_size=2**22) as ws:
+                                      max_size=2**22, open_timeout=60) as ws:
             await ws.send(json.dumps({"type": "connection_init",
                                       "payload": {"authorization": f"Bearer {self.token}"}}))
             ack = json.loads(await ws.recv())
