@@ -57,6 +57,10 @@ SCENES: tuple[tuple[str, tuple[tuple[int, int, int], tuple[int, int, int]], tupl
 )
 
 
+#: scene index -> the chapter heading that opens there (each chapter lasts >= 10 s, as YouTube wants)
+CHAPTERS = {0: "Dawn at the bakery", 1: "The broken mill", 3: "Storm and festival"}
+
+
 @dataclass(frozen=True, slots=True)
 class SampleFilm:
     movie: Path
@@ -146,7 +150,12 @@ def build_sample_film(out_dir: Path, narrator: Narrator, *, progress: ProgressFn
     movie = out_dir / "sample_film.mp4"
     duration = _encode(movie, scenes, (lambda f: progress(0.4 + 0.6 * f)) if progress else None)
     script = out_dir / "sample_script.md"
-    script.write_text("# The baker's festival\n\n" + "\n\n".join(s[3] for s in SCENES) + "\n", encoding="utf-8")
+    parts = ["# The baker's festival"]
+    for i, scene in enumerate(SCENES):
+        if i in CHAPTERS:
+            parts.append(f"## {CHAPTERS[i]}")
+        parts.append(scene[3])
+    script.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     starts = np.cumsum([0.0] + [round(len(a) / RATE * FPS) / FPS for _, _, a in scenes])
     truth = out_dir / "truth.json"
     truth.write_text(json.dumps({"movie": movie.name, "beats": [
