@@ -9,6 +9,8 @@ ARQ means rewriting this module and ``runners/worker.py`` only.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from typing import Any
 from uuid import UUID
@@ -56,8 +58,9 @@ async def get_pool(settings: Settings | None = None) -> ArqRedis:
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (the CLI starts an embedded server when it is unset)")
     if _pool is None or _pool_url != settings.redis_url:
-        if _pool is not None:
-            await _pool.aclose()
+        if _pool is not None:  # another Redis (tests, failover): the old one may be gone, do not wait on it
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(_pool.aclose(), 2.0)
         _pool = await create_pool(redis_settings(settings.redis_url), job_serializer=serialize,
                                   job_deserializer=deserialize, default_queue_name=CPU_QUEUE)
         _pool_url = settings.redis_url
