@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,23 +46,13 @@ class Receiver:
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    rec = Receiver(f"http://127.0.0.1:{port}/hook")
+    from tests.runners.conftest import serve_on_loopback
+
+    rec = Receiver("")
     app = Starlette(routes=[Route("/hook", rec.handle, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           ws="none"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
+    async with serve_on_loopback(lambda url: app, lifespan="off", ws="none") as url:
+        rec.url = f"{url}/hook"
         yield rec
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
 
 
 def expected_signature(secret: str, body: bytes) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,35 +84,39 @@ def run_worker(settings: Settings) -> Callable[..., Awaitable[None]]:
     return run
 
 
-@pytest.fixture
-def api_server() -> Callable[[Settings], Any]:
-    """``async with api_server(settings) as url``: the real app on uvicorn, on a free loopback port."""
-    import contextlib
+@contextlib.asynccontextmanager
+async def serve_on_loopback(make_app: Callable[[str], Any], **config: Any) -> AsyncIterator[str]:
+    """``async with serve_on_loopback(lambda url: app) as url``: an ASGI app on uvicorn, free loopback port."""
     import socket
 
     import uvicorn
 
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = uvicorn.Server(uvicorn.Config(make_app(url), host="127.0.0.1", port=port, log_level="warning",
+                                           **config))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+def api_server() -> Callable[[Settings], Any]:
+    """``async with api_server(settings) as url``: the real app on uvicorn, on a free loopback port."""
     from app.main import create_app
 
-    @contextlib.asynccontextmanager
-    async def serve(settings: Settings) -> Any:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        url = f"http://127.0.0.1:{port}"
-        app = create_app(settings.model_copy(update={"public_url": url}))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                               ws="websockets-sansio"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        try:
-            yield url
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, 30)
+    def serve(settings: Settings) -> Any:
+        return serve_on_loopback(lambda url: create_app(settings.model_copy(update={"public_url": url})),
+                                 ws="websockets-sansio")
 
     return serve
 
