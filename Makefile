@@ -10,10 +10,13 @@ demo: bootstrap
 	.venv/bin/recap demo $(ARGS)
 
 test: bootstrap
+	@scripts/test-deps.sh
+	cd web && npm run -s test && npm run -s lint
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: bootstrap
 	.venv/bin/ruff check app runners media colab tests bench
+	cd web && npm run -s lint && npm run -s typecheck
 
 typecheck: bootstrap
 	.venv/bin/mypy

@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         *_graphql_routes(settings),
         *extra_routes(),
+        *_web_routes(settings),  # last: the console's catch-all GET route
     ]
     middleware = [Middleware(PrometheusMiddleware)]
     if settings.cors_origins:
@@ -82,6 +83,12 @@ def _graphql_routes(settings: Settings) -> list[BaseRoute]:
         return []
     graphql_app = make_graphql_app(settings)
     return [Route("/graphql", graphql_app), WebSocketRoute("/graphql", graphql_app)]
+
+
+def _web_routes(settings: Settings) -> list[BaseRoute]:
+    from app.web import web_routes
+
+    return web_routes(settings)
 
 
 def _storage(settings: Settings) -> object | None:

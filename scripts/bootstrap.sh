@@ -19,3 +19,4 @@ if [ ! -f "$STAMP" ]; then
   rm -f "$VENV"/.recap-installed-*
   touch "$STAMP"
 fi
+scripts/build-console.sh

@@ -20,7 +20,7 @@ from app.auth.principal import Principal
 from app.config import Settings, get_settings
 from app.db import tenant_tx
 from app.errors import ConflictError, NotFoundError, ValidationError
-from app.models import Artifact, Job, JobState, Role, Stage, StageRun, StageState
+from app.models import Artifact, Asset, AssetKind, AssetStatus, Job, JobState, Role, Stage, StageRun, StageState
 from app.queue import enqueue_stage
 from app.services import render_events
 from app.storage import get_storage
@@ -131,3 +131,18 @@ async def approve_alignment(principal: Principal, job_id: UUID | str, settings: 
     await enqueue_stage(job.id, Stage.ASSEMBLE, attempt=(run.attempt if run else 0) + 1, settings=settings)
     await render_events.job_event(principal.tenant_id, job, "running", "alignment approved")
     return job
+
+
+async def job_source_assets(principal: Principal, job_id: UUID) -> list[Asset]:
+    """The job's source videos in the order ingest numbered them (``s0``, ``s1``...)."""
+    async with tenant_tx(principal.tenant_id) as conn:
+        job = await Job.filter(id=job_id, tenant_id=principal.tenant_id).using_db(conn).first()
+        if job is None:
+            raise NotFoundError("job not found", "jobId")
+        ready = Asset.filter(project_id=job.project_id, tenant_id=principal.tenant_id,  # type: ignore[attr-defined]
+                             kind=AssetKind.SOURCE_VIDEO, status=AssetStatus.READY).using_db(conn)
+        wanted = [str(a) for a in job.options.get("source_asset_ids") or []]
+        if not wanted:
+            return list(await ready.order_by("created_at", "id"))
+        by_id = {str(a.id): a for a in await ready.filter(id__in=wanted)}
+        return [by_id[a] for a in wanted if a in by_id]

@@ -91,11 +91,11 @@ async def serve_process(settings: Settings) -> AsyncIterator[Any]:
     procs: list[asyncio.subprocess.Process] = []
 
     @asynccontextmanager
-    async def start(limit_s: float = 90.0) -> AsyncIterator[str]:
+    async def start(limit_s: float = 90.0, *args: str) -> AsyncIterator[str]:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port),
+            sys.executable, "-c", "from app.cli import main; main()", "serve", *args, "--port", str(port),
             env=worker_env(settings, RECAP_PUBLIC_URL=url))
         procs.append(proc)
         deadline = time.monotonic() + limit_s

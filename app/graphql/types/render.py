@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
 from app.events import ProgressEvent as Event
+from app.graphql.context import RecapContext
 from app.graphql.types.job import Job
 
 
@@ -19,6 +24,29 @@ class AlignmentPayload:
     job_id: strawberry.ID
     edited: bool
     alignment: JSON
+
+    @strawberry.field(description="The alignment's sources (`s0`, `s1`...) as playable signed links "
+                                  "(Range requests; append `#t=start,end` to play one clip).")
+    async def media(self, info: Info[RecapContext, Any], expires_in: int = 3600) -> list[SourceMedia]:
+        from app.downloads import MAX_TTL_S, sign_download
+        from app.services.review import job_source_assets
+
+        principal = info.context.principal()
+        ttl = max(60, min(expires_in, MAX_TTL_S))
+        assets = await job_source_assets(principal, UUID(str(self.job_id)))
+        return [SourceMedia(source_id=f"s{i}", asset_id=strawberry.ID(str(a.id)), filename=a.filename,
+                            url=sign_download(info.context.settings, tenant_id=principal.tenant_id,
+                                              owner=("asset", a.id), key=a.storage_key, filename=a.filename,
+                                              expires_in=ttl))
+                for i, a in enumerate(assets)]
+
+
+@strawberry.type(description="One source of an alignment with a signed, expiring link to play it.")
+class SourceMedia:
+    source_id: str
+    asset_id: strawberry.ID
+    filename: str
+    url: str
 
 
 @strawberry.type(description="A progress event. `seq` grows per job: drop events you have seen. "
