@@ -87,6 +87,9 @@ class ModelSettings(BaseModel):
 class WorkerSettings(BaseModel):
     lease_seconds: int = Field(default=120, ge=5)
     max_attempts: int = Field(default=3, ge=1)
+    #: Backoff before retry n after a transient error: base * 2**(n-1), capped, +-20 % jitter.
+    retry_base_seconds: float = Field(default=2.0, ge=0)
+    retry_max_seconds: float = Field(default=60.0, ge=0)
     max_jobs: int = Field(default=2, ge=1)
     #: True when GPU workers pull from the ``gpu`` queue (upscaling); startRender refuses upscale otherwise.
     gpu_enabled: bool = False

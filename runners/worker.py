@@ -76,7 +76,9 @@ def _functions() -> list[Any]:
 
     # keep_result=0: a finished message leaves no result key, so the same (job, stage, attempt) id can be
     # queued again later (a retry); while queued or running, the id dedupes.
-    return [func(run_stage, name=STAGE_FUNCTION, max_tries=1000, keep_result=0)]
+    # Retries are ours (runners.executor: a new message per attempt, with backoff, within max_attempts);
+    # arq only re-runs a message whose worker died or stopped mid-run, and claim_stage bounds those too.
+    return [func(run_stage, name=STAGE_FUNCTION, max_tries=10, keep_result=0)]
 
 
 class CpuWorker:
