@@ -69,11 +69,31 @@ Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
 
 
+#: Raised when PostgreSQL or Redis cannot be reached: the client gets ``UNAVAILABLE`` and may retry.
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable (a database or queue is not reachable); retry shortly."
+
+
+def is_unavailable(original: BaseException | None) -> bool:
+    """A backing service that is down or restarting (not a bug)."""
+    import asyncpg
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from tortoise.exceptions import DBConnectionError
+
+    return isinstance(original, DBConnectionError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError
+                      | asyncpg.CannotConnectNowError | RedisConnectionError | RedisTimeoutError
+                      | ConnectionError | TimeoutError)
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Mask unexpected resolver exceptions (and report them); keep AppErrors and request errors visible."""
     original = error.original_error
     if original is None or isinstance(original, AppError) or error.path is None:
         return False
+    if is_unavailable(original):
+        logger.warning("resolving %s: a backing service is unavailable: %s: %s", ".".join(map(str, error.path)),
+                       type(original).__name__, original)
+        return True
     logger.error("unexpected error resolving %s", ".".join(map(str, error.path)), exc_info=original)
     try:
         import sentry_sdk
@@ -92,6 +112,12 @@ class RecapOperation(MaskErrors):
         super().__init__(should_mask_error=should_mask, error_message="Unexpected error.")
         self._max_tokens = gql.max_tokens
         self._rules = rules
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if is_unavailable(error.original_error):
+            return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, source=error.source,
+                                positions=error.positions, path=error.path, extensions={"code": "UNAVAILABLE"})
+        return super().anonymise_error(error)
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
