@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     signing_secret: str = DEV_SECRET
     webhook_secret: str = DEV_SECRET
     sentry_dsn: str | None = None
+    #: Bearer token Prometheus must send to read /metrics; unset: open in development, loopback-only in production.
+    metrics_token: str | None = None
     log_level: str = "INFO"
 
     auth: AuthSettings = AuthSettings()

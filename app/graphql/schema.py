@@ -50,6 +50,7 @@ from app.graphql.queries.quota import QuotaQuery
 from app.graphql.queries.render import RenderQuery
 from app.graphql.queries.tenants import TenantQuery
 from app.graphql.subscriptions.jobs import JobSubscription
+from app.graphql.suggestions import without_suggestion
 from app.graphql.types.scalars import SCALAR_MAP
 
 logger = logging.getLogger("recap.graphql")
@@ -106,12 +107,18 @@ def should_mask(error: GraphQLError) -> bool:
 
 class RecapOperation(MaskErrors):
     """Everything per operation in one extension (fewer hooks per request): the token limit, the depth and
-    alias rules, fresh DataLoaders, and masking of unexpected errors (``should_mask``)."""
+    alias rules, fresh DataLoaders, masking of unexpected errors (``should_mask``) and, in production, no
+    field suggestions in error messages."""
 
-    def __init__(self, gql: GraphQLSettings, rules: tuple[Any, ...]) -> None:
+    def __init__(self, gql: GraphQLSettings, rules: tuple[Any, ...], *, hide_suggestions: bool = False) -> None:
         super().__init__(should_mask_error=should_mask, error_message="Unexpected error.")
         self._max_tokens = gql.max_tokens
         self._rules = rules
+        self._hide_suggestions = hide_suggestions
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = super()._process_errors(errors)
+        return [without_suggestion(e) for e in processed] if self._hide_suggestions else processed
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         if is_unavailable(error.original_error):
@@ -137,7 +144,8 @@ def build_schema(gql: GraphQLSettings | None = None, *, production: bool = False
     """A schema enforcing ``gql``'s limits (introspection disabled when ``production``)."""
     limits = gql or GraphQLSettings()
     rules = limit_rules(limits)
-    extensions: list[Any] = [*cache_extensions(production=production), lambda: RecapOperation(limits, rules)]
+    extensions: list[Any] = [*cache_extensions(production=production),
+                             lambda: RecapOperation(limits, rules, hide_suggestions=production)]
     return RecapSchema(query=Query, mutation=Mutation, subscription=Subscription, types=list(ALL_ERROR_TYPES),
                        extensions=extensions, config=StrawberryConfig(scalar_map=SCALAR_MAP))
 

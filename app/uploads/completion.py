@@ -34,9 +34,9 @@ from media.errors import (
     NoAudioStreamError,
     ScriptTooLargeError,
 )
+from media.types import MAX_SCRIPT_BYTES
 
 log = logging.getLogger(__name__)
-MAX_SCRIPT_BYTES = 2 * 1024 * 1024
 HASH_BLOCK = 4 * 1024 * 1024
 _CONTENT_TYPES = {"mov": "video/mp4", "mp4": "video/mp4", "matroska": "video/x-matroska", "webm": "video/webm",
                   "avi": "video/x-msvideo", "mpegts": "video/mp2t", "mp3": "audio/mpeg", "wav": "audio/wav",
