@@ -36,7 +36,7 @@ class RecapGraphQL(GraphQL[RecapContext, None]):
     async def on_ws_connect(self, context: RecapContext) -> None:
         """Refuse the connection (close 4403) unless ``connection_init`` carries a valid bearer token."""
         try:
-            context.principal()
+            await context.authenticate()
         except AuthError as ex:
             raise ConnectionRejectionError({"code": ex.code, "message": ex.message}) from ex
 

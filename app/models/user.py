@@ -24,6 +24,9 @@ class RefreshToken(Model):
 
     id = fields.UUIDField(primary_key=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="refresh_tokens")
+    #: The tenant the session acts in: removing the member revokes these tokens.
+    tenant: fields.ForeignKeyNullableRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name="refresh_tokens", null=True)
     family = fields.UUIDField(db_index=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()
@@ -33,3 +36,6 @@ class RefreshToken(Model):
 
     class Meta:
         table = "refresh_tokens"
+
+
+from app.models.tenant import Tenant  # noqa: E402  (string FK targets; import for type checkers)
