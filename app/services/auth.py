@@ -76,7 +76,7 @@ async def _issue(conn: Any, settings: Settings, user: User, tenant_id: UUID, rol
                  family: UUID | None = None) -> AuthResult:
     token = _new_refresh_token(tenant_id)
     expires = datetime.now(UTC) + timedelta(seconds=settings.auth.refresh_ttl_seconds)
-    await RefreshToken.create(user_id=user.id, tenant_id=tenant_id, family=family or uuid.uuid4(),
+    await RefreshToken.create(user_id=user.id, session_tenant_id=tenant_id, family=family or uuid.uuid4(),
                               token_hash=_hash(token), expires_at=expires, using_db=conn)
     access = issue_access_token(user.id, tenant_id, role, is_platform_admin=user.is_platform_admin,
                                 settings=settings.auth)

@@ -2,8 +2,9 @@
 -- tenants have a plan tier (it decides the default quota), invitations that the invitee accepts,
 -- and the outbox of messages to deliver (invitation tokens; a dev outbox until mail is wired).
 
-ALTER TABLE refresh_tokens ADD COLUMN tenant_id UUID REFERENCES tenants (id) ON DELETE CASCADE;
-CREATE INDEX idx_refresh_tokens_user_tenant ON refresh_tokens (user_id, tenant_id);
+-- Named session_tenant_id, not tenant_id: a refresh token belongs to its user (system rows, no RLS).
+ALTER TABLE refresh_tokens ADD COLUMN session_tenant_id UUID REFERENCES tenants (id) ON DELETE CASCADE;
+CREATE INDEX idx_refresh_tokens_user_tenant ON refresh_tokens (user_id, session_tenant_id);
 
 ALTER TABLE tenants ADD COLUMN plan VARCHAR(32) NOT NULL DEFAULT 'free';
 
