@@ -23,6 +23,7 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
+from app.auth import access
 from app.auth.passwords import check_password_policy, dummy_hash, hash_password, password_hasher, verify_password
 from app.auth.principal import Principal
 from app.auth.throttle import LoginThrottle
@@ -32,7 +33,7 @@ from app.db import system_tx
 from app.errors import AuthError, ConflictError, NotFoundError, TokenReusedError
 from app.models import Membership, RefreshToken, Role, Tenant, User
 from app.services import audit
-from app.services.text import clean_email, clean_name
+from app.services.text import clean_email, clean_name, normalize_email
 
 _TOKEN_PREFIX = "rt1"  # noqa: S105 - a format tag, not a secret
 
@@ -233,3 +234,21 @@ async def switch_tenant(settings: Settings, principal: Principal, tenant_id: UUI
             raise NotFoundError("tenant not found", "tenantId")
         await audit.record(conn, tenant_id=tenant_id, actor_id=user.id, action="tenant.switched")
         return await _issue(conn, settings, user, tenant_id, membership.role)
+
+
+async def set_platform_admin(email: str, value: bool) -> UUID:
+    """Grant (or take back) the platform-admin flag of the account ``email``; effective on its next request.
+
+    Raises:
+        NotFoundError(field="email"): no such account.
+    """
+    async with system_tx() as conn:
+        user = await User.filter(email=normalize_email(email)).using_db(conn).first()
+        if user is None:
+            raise NotFoundError("no account with this email", "email")
+        user.is_platform_admin = value
+        await user.save(using_db=conn, update_fields=["is_platform_admin"])
+        await audit.record(conn, tenant_id=None, actor_id=None, action="user.platform_admin_changed",
+                           target_type="user", target_id=str(user.id), data={"value": value})
+    await access.invalidate_user(user.id)
+    return user.id

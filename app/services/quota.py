@@ -131,7 +131,7 @@ async def set_quota_policy(principal: Principal, tenant_id: UUID, *, concurrent_
         values = {"concurrent_jobs": concurrent_jobs, "processing_minutes_per_month": processing_minutes_per_month,
                   "storage_bytes": storage_bytes}
         await _upsert_policy(conn, tenant_id, values)
-        await audit.record(conn, tenant_id=tenant_id, actor_id=principal.user_id, action="quota.changed",
+        await audit.record(conn, tenant_id=tenant_id, actor_id=principal.actor_id, action="quota.changed",
                            target_type="tenant", target_id=str(tenant_id), data=values)
         return await read_quota(conn, tenant_id, defaults)
 
@@ -155,6 +155,6 @@ async def set_tenant_plan(principal: Principal, tenant_id: UUID, plan: str, sett
             await QuotaPolicy.filter(tenant_id=tenant_id).using_db(conn).delete()
         else:
             await _upsert_policy(conn, tenant_id, limits.model_dump())
-        await audit.record(conn, tenant_id=tenant_id, actor_id=principal.user_id, action="quota.plan_changed",
+        await audit.record(conn, tenant_id=tenant_id, actor_id=principal.actor_id, action="quota.plan_changed",
                            target_type="tenant", target_id=str(tenant_id), data={"plan": plan})
         return await read_quota(conn, tenant_id, settings.quota)

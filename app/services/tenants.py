@@ -129,5 +129,6 @@ async def remove_member(principal: Principal, user_id: UUID) -> UUID:
 
 async def _revoke_sessions(conn: Any, user_id: UUID, tenant_id: UUID) -> None:
     # Sessions minted before refresh tokens recorded their tenant (NULL) go too: the tenant is unknown.
-    await (RefreshToken.filter(Q(session_tenant_id=tenant_id) | Q(session_tenant_id=None), user_id=user_id, revoked_at=None)
-           .using_db(conn).update(revoked_at=datetime.now(UTC)))
+    scope = Q(session_tenant_id=tenant_id) | Q(session_tenant_id=None)
+    await (RefreshToken.filter(scope, user_id=user_id, revoked_at=None).using_db(conn)
+           .update(revoked_at=datetime.now(UTC)))
