@@ -125,12 +125,13 @@ async def login(settings: Settings, redis: Any, email: str, password: str, tenan
     """Check the password and open a session in ``tenant_id`` (default: the user's oldest membership).
 
     Raises:
-        RateLimitedError: too many failures for this account or IP in the window.
+        RateLimitedError: too many failures for this account or IP in the window (checked and counted
+            in one atomic step before the password hash, see ``app.auth.throttle``).
         AuthError: wrong email/password, inactive user, or not a member of ``tenant_id`` (one message for all).
     """
     throttle = LoginThrottle(redis, settings.auth)
-    key = email.strip().lower()
-    await throttle.check(key, ip)
+    key = normalize_email(email)
+    slot = await throttle.reserve(key, ip)  # counted before the hash: parallel guesses cannot all pass
     hasher = password_hasher(settings.auth)
     async with system_tx() as conn:
         user = await User.filter(email=key).using_db(conn).first()
@@ -139,7 +140,6 @@ async def login(settings: Settings, redis: Any, email: str, password: str, tenan
         ok, new_hash = await verify_password(hasher, stored, password)
         membership = await _pick_membership(conn, user, tenant_id) if user and ok and user.is_active else None
         if user is None or membership is None:
-            await throttle.record_failure(key, ip)
             if user is not None:
                 await audit.record(conn, tenant_id=None, actor_id=user.id, action="login.failed", ip=ip)
             failed = True
@@ -153,7 +153,7 @@ async def login(settings: Settings, redis: Any, email: str, password: str, tenan
             result = await _issue(conn, settings, user, membership.tenant_id, membership.role)  # type: ignore[attr-defined]
     if failed:
         raise AuthError("wrong email or password")
-    await throttle.reset(key)
+    await throttle.succeeded(key, ip, slot)
     return result
 
 
