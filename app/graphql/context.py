@@ -55,6 +55,13 @@ class RecapContext:
             return bearer_token(value) if isinstance(value, str) else None
         return bearer_token(self.request.headers.get("authorization"))
 
+    def claimed(self) -> Principal:
+        """The token's claims, verified (signature, expiry...) but not the membership: ``connection_init`` only."""
+        token = self.token()
+        if token is None:
+            raise AuthError("authentication required: send Authorization: Bearer <access token>")
+        return decode_access_token(token, settings=self.settings.auth)
+
     async def authenticate(self) -> Principal:
         """Verify the token and read the caller's current role (once per HTTP request, per websocket subscribe).
 
@@ -66,12 +73,8 @@ class RecapContext:
                 return self._principal
             if self._auth_error is not None:
                 raise self._auth_error
-        token = self.token()
         try:
-            if token is None:
-                raise AuthError("authentication required: send Authorization: Bearer <access token>")
-            claimed = decode_access_token(token, settings=self.settings.auth)
-            principal = await access.current_principal(claimed, self._redis())
+            principal = await access.current_principal(self.claimed(), self._redis())
         except AuthError as ex:
             if not self.is_websocket:
                 self._auth_error = ex
