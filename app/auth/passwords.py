@@ -15,7 +15,6 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
 from zxcvbn import zxcvbn
 
 from app.config import AuthSettings
@@ -27,7 +26,7 @@ MIN_PASSWORD_LENGTH = 10
 MIN_STRENGTH_SCORE = 3
 #: zxcvbn's cost grows with the length; what lies past this prefix only adds strength.
 _STRENGTH_PREFIX = 64
-WEAK_PASSWORD = "WEAK_PASSWORD"
+WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105 - an error code, not a password
 #: argon2 accepts anything, but a megabyte password is a denial-of-service lever.
 MAX_PASSWORD_LENGTH = 256
 
