@@ -32,7 +32,7 @@ from app.config import Settings
 from app.db import system_tx
 from app.errors import AuthError, ConflictError, NotFoundError, TokenReusedError
 from app.models import Membership, RefreshToken, Role, Tenant, User
-from app.services import audit
+from app.services import audit, outbox
 from app.services.text import clean_email, clean_name, normalize_email
 
 _TOKEN_PREFIX = "rt1"  # noqa: S105 - a format tag, not a secret
@@ -91,7 +91,9 @@ async def register(settings: Settings, email: str, password: str, display_name: 
     Raises:
         RateLimitedError: too many registrations from ``ip`` in the window (when ``redis`` is given).
         ValidationError: bad email, weak password, bad names (field set).
-        ConflictError: the email is taken (field ``email``).
+        ConflictError: the email is taken (field ``email``); the message says nothing more, and the
+            address's holder gets an outbox notice. (Only a verified-email flow would hide even that the
+            registration failed; see docs/security.md.)
     """
     if redis is not None:
         await LoginThrottle(redis, settings.auth).register_attempt(ip)
@@ -103,14 +105,30 @@ async def register(settings: Settings, email: str, password: str, display_name: 
     try:
         async with system_tx() as conn:
             if await User.filter(email=email).using_db(conn).exists():
-                raise ConflictError("an account with this email exists", "email")
+                raise ConflictError(_TAKEN, "email")
             user = await User.create(email=email, password_hash=password_hash, display_name=display, using_db=conn)
             tenant = await Tenant.create(name=tenant_label, slug=slugify(tenant_label), using_db=conn)
             await Membership.create(tenant_id=tenant.id, user_id=user.id, role=Role.OWNER, using_db=conn)
             await audit.record(conn, tenant_id=tenant.id, actor_id=user.id, action="user.registered", ip=ip)
             return await _issue(conn, settings, user, tenant.id, Role.OWNER)
     except IntegrityError as ex:  # a concurrent registration won the race
-        raise ConflictError("an account with this email exists", "email") from ex
+        await _notify_taken(email)
+        raise ConflictError(_TAKEN, "email") from ex
+    except ConflictError:
+        await _notify_taken(email)
+        raise
+
+
+#: One answer for "taken", whoever asks; the holder of the address hears about the attempt (outbox).
+_TAKEN = "this email cannot be registered; if it is yours, sign in (or create a new tenant once signed in)"
+
+
+async def _notify_taken(email: str) -> None:
+    async with system_tx() as conn:
+        await outbox.enqueue(conn, recipient=email, kind="register.attempt",
+                             subject="Someone tried to register with your address on Recap",
+                             body="A registration with this email address was refused because it already has an "
+                                  "account. If it was you, sign in instead. If not, nothing changed.")
 
 
 async def _pick_membership(conn: Any, user: User, tenant_id: UUID | None) -> Membership | None:
