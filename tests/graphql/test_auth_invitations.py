@@ -36,7 +36,8 @@ async def _is_member(org: Org, user_id: uuid.UUID) -> bool:
 
 async def test_an_invitation_takes_the_invitees_consent(gql: Gql, make_org: Any, user_factory: Any) -> None:
     org = await make_org()
-    bob, bob_token = await user_factory(await _home(user_factory), Role.OWNER, email=f"bob{uuid.uuid4().hex[:6]}@ex.com")
+    bob, bob_token = await user_factory(await _home(user_factory), Role.OWNER,
+                                        email=f"bob{uuid.uuid4().hex[:6]}@example.com")
     carol, carol_token = await user_factory(await _home(user_factory), Role.OWNER)
     invited = payload(await gql(INVITE, {"e": bob.email.upper(), "r": "EDITOR"}, token=org.tokens[Role.ADMIN]),
                       "addMember")
