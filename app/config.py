@@ -66,6 +66,16 @@ class QuotaDefaults(BaseModel):
     storage_bytes: int = Field(default=100 * 1024**3, ge=0)
 
 
+#: The plan every new tenant starts on; its limits are ``Settings.quota``.
+DEFAULT_PLAN = "free"
+
+
+def _default_plans() -> dict[str, QuotaDefaults]:
+    return {"pro": QuotaDefaults(concurrent_jobs=10, processing_minutes_per_month=3000, storage_bytes=1024**4),
+            "studio": QuotaDefaults(concurrent_jobs=30, processing_minutes_per_month=12000,
+                                    storage_bytes=5 * 1024**4)}
+
+
 class GraphQLSettings(BaseModel):
     max_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=1)
@@ -120,7 +130,10 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     storage: StorageSettings = StorageSettings()
     uploads: UploadSettings = UploadSettings()
+    #: Limits of the ``free`` plan (every new tenant), used when a tenant has no quota_policies row.
     quota: QuotaDefaults = QuotaDefaults()
+    #: The other plan tiers (``RECAP_PLANS='{"pro": {...}}'``); a platform admin moves a tenant onto one.
+    plans: dict[str, QuotaDefaults] = Field(default_factory=_default_plans)
     graphql: GraphQLSettings = GraphQLSettings()
     models: ModelSettings = ModelSettings()
     worker: WorkerSettings = WorkerSettings()
@@ -135,6 +148,10 @@ class Settings(BaseSettings):
             if weak:
                 raise ValueError(f"set strong secrets (>= 32 chars) outside development: {', '.join(weak)}")
         return self
+
+    def plan_limits(self, plan: str) -> QuotaDefaults | None:
+        """The limits of ``plan`` (``free`` is ``quota``), or None for an unknown plan."""
+        return self.quota if plan == DEFAULT_PLAN else self.plans.get(plan)
 
     @property
     def is_production(self) -> bool:

@@ -28,6 +28,7 @@ from app.errors import AppError
 from app.graphql.dataloaders import start_operation_loaders
 from app.graphql.errors import ALL_ERROR_TYPES
 from app.graphql.limits import cache_extensions, limit_rules
+from app.graphql.mutations.accept_invitation import AcceptInvitationMutation
 from app.graphql.mutations.add_member import AddMemberMutation
 from app.graphql.mutations.change_role import ChangeRoleMutation
 from app.graphql.mutations.create_project import CreateProjectMutation
@@ -40,7 +41,9 @@ from app.graphql.mutations.refresh_token import RefreshTokenMutation
 from app.graphql.mutations.register import RegisterMutation
 from app.graphql.mutations.remove_member import RemoveMemberMutation
 from app.graphql.mutations.render import RenderMutation
+from app.graphql.mutations.revoke_invitation import RevokeInvitationMutation
 from app.graphql.mutations.set_quota_policy import SetQuotaPolicyMutation
+from app.graphql.mutations.set_tenant_plan import SetTenantPlanMutation
 from app.graphql.mutations.switch_tenant import SwitchTenantMutation
 from app.graphql.mutations.update_project import UpdateProjectMutation
 from app.graphql.queries.auth import AuthQuery
@@ -58,8 +61,9 @@ logger = logging.getLogger("recap.graphql")
 QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery, RenderQuery)
 MUTATIONS: tuple[type, ...] = (
     RegisterMutation, LoginMutation, RefreshTokenMutation, LogoutMutation, SwitchTenantMutation,
-    CreateTenantMutation, AddMemberMutation, ChangeRoleMutation, RemoveMemberMutation,
-    CreateProjectMutation, UpdateProjectMutation, DeleteProjectMutation, SetQuotaPolicyMutation,
+    CreateTenantMutation, AddMemberMutation, AcceptInvitationMutation, RevokeInvitationMutation,
+    ChangeRoleMutation, RemoveMemberMutation,
+    CreateProjectMutation, UpdateProjectMutation, DeleteProjectMutation, SetQuotaPolicyMutation, SetTenantPlanMutation,
     RenderMutation,
     PrepareUploadMutation,
 )

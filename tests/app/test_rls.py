@@ -18,6 +18,7 @@ from app.models import (
     Asset,
     AssetKind,
     AuditEvent,
+    Invitation,
     Job,
     Membership,
     Project,
@@ -53,6 +54,8 @@ async def _rows_for(tenant: Tenant) -> None:
     await Upload.create(tenant=tenant, project=project, kind=AssetKind.SCRIPT, filename="s.txt", storage_key="k",
                         asset=asset, expires_at=datetime.now(UTC) + timedelta(hours=1))
     await AuditEvent.create(tenant=tenant, actor=user, action="test")
+    await Invitation.create(tenant=tenant, email="x@example.com", role=Role.EDITOR, token_hash=uuid.uuid4().hex,
+                            expires_at=datetime.now(UTC) + timedelta(days=1))
 
 
 @pytest.fixture(scope="module")
