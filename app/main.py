@@ -21,6 +21,7 @@ from app.health import healthz, readyz
 from app.http_routes import extra_routes
 from app.metrics import PrometheusMiddleware, metrics
 from app.observability import init_sentry
+from app.ratelimit import RateLimitMiddleware
 from app.redis import close_redis
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware.append(Middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                                      allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
                                      allow_headers=["*"], expose_headers=tus_headers, max_age=600))
+    middleware.append(Middleware(RateLimitMiddleware, settings=settings))  # inside CORS: a 429 keeps its headers
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     return app

@@ -1,5 +1,6 @@
 """Abuse limits: query depth, aliases and tokens (validation rules built once), parser/validation caches,
-introspection off in production, and the request body size limit (HTTP 413).
+introspection off in production, and the request size limit: HTTP bodies (413) and websocket messages
+(close 1009, before the message is parsed).
 
     rules = limit_rules(settings.graphql)           # depth + aliases, applied per operation by RecapOperation
     extensions = cache_extensions(production=settings.is_production)
@@ -26,6 +27,8 @@ from strawberry.extensions import (
 from app.config import GraphQLSettings
 
 REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+#: RFC 6455 close code "message too big".
+WS_MESSAGE_TOO_BIG = 1009
 
 
 def limit_rules(gql: GraphQLSettings) -> tuple[type[ASTValidationRule], ...]:
@@ -52,13 +55,17 @@ def _too_large(limit: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
 
 
 class BodySizeLimit:
-    """ASGI wrapper answering 413 to HTTP requests whose body exceeds ``max_bytes`` (header or actual bytes)."""
+    """ASGI wrapper answering 413 to HTTP requests whose body exceeds ``max_bytes`` (header or actual bytes),
+    and closing a websocket (1009 "message too big") whose client sends a larger message."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.app(scope, _bounded_messages(receive, send, self.max_bytes), send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -88,6 +95,27 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+def _bounded_messages(receive: Receive, send: Send, max_bytes: int) -> Receive:
+    """``receive`` that turns a too large websocket message into a close (1009) the app sees as a disconnect."""
+    closed = False
+
+    async def bounded() -> Message:
+        nonlocal closed
+        if closed:
+            return {"type": "websocket.disconnect", "code": WS_MESSAGE_TOO_BIG}
+        message = await receive()
+        if message["type"] == "websocket.receive":
+            size = len(message.get("text") or "") + len(message.get("bytes") or b"")
+            if size > max_bytes:
+                closed = True
+                await send({"type": "websocket.close", "code": WS_MESSAGE_TOO_BIG,
+                            "reason": f"message larger than {max_bytes} bytes"})
+                return {"type": "websocket.disconnect", "code": WS_MESSAGE_TOO_BIG}
+        return message
+
+    return bounded
+
+
 def _replay(body: bytes, receive: Receive) -> Receive:
     sent = False
 
@@ -101,4 +129,4 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-__all__: list[Any] = ["REQUEST_TOO_LARGE", "BodySizeLimit", "cache_extensions", "limit_rules"]
+__all__: list[Any] = ["REQUEST_TOO_LARGE", "WS_MESSAGE_TOO_BIG", "BodySizeLimit", "cache_extensions", "limit_rules"]

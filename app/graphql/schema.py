@@ -23,7 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from app.config import GraphQLSettings
+from app.config import GraphQLSettings, RateLimitSettings
 from app.errors import AppError
 from app.graphql.dataloaders import start_operation_loaders
 from app.graphql.errors import ALL_ERROR_TYPES
@@ -51,6 +51,7 @@ from app.graphql.queries.render import RenderQuery
 from app.graphql.queries.tenants import TenantQuery
 from app.graphql.subscriptions.jobs import JobSubscription
 from app.graphql.types.scalars import SCALAR_MAP
+from app.ratelimit.cost import CostLimit
 
 logger = logging.getLogger("recap.graphql")
 
@@ -107,11 +108,14 @@ class RecapSchema(strawberry.Schema):
         del errors, execution_context
 
 
-def build_schema(gql: GraphQLSettings | None = None, *, production: bool = False) -> RecapSchema:
-    """A schema enforcing ``gql``'s limits (introspection disabled when ``production``)."""
+def build_schema(gql: GraphQLSettings | None = None, *, production: bool = False,
+                 ratelimit: RateLimitSettings | None = None) -> RecapSchema:
+    """A schema enforcing ``gql``'s limits and ``ratelimit``'s cost limits (introspection off when ``production``)."""
     limits = gql or GraphQLSettings()
     rules = limit_rules(limits)
-    extensions: list[Any] = [*cache_extensions(production=production), lambda: RecapOperation(limits, rules)]
+    costs = ratelimit or RateLimitSettings()
+    extensions: list[Any] = [*cache_extensions(production=production), lambda: RecapOperation(limits, rules),
+                             lambda: CostLimit(costs)]
     return RecapSchema(query=Query, mutation=Mutation, subscription=Subscription, types=list(ALL_ERROR_TYPES),
                        extensions=extensions, config=StrawberryConfig(scalar_map=SCALAR_MAP))
 
