@@ -125,8 +125,8 @@ async def _refuse_websocket(scope: Scope, receive: Receive, send: Send, ex: Rate
         return
     if "websocket.http.response" in (scope.get("extensions") or {}):
         body = _body("api", ex)
-        await send({"type": "websocket.http.response.start", "status": 429,
-                    "headers": _headers(body, ex, tus=False)})
+        headers = [(b"retry-after", str(ex.retry_after).encode())]  # the server adds length and type
+        await send({"type": "websocket.http.response.start", "status": 429, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": body})
         return
     await send({"type": "websocket.close", "code": 1008, "reason": "too many websocket connections"})

@@ -16,6 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from app.config import RateLimitSettings, RateTier, Settings
+from tests.graphql.conftest import make_org as graphql_make_org
 
 
 def limits(**overrides: Any) -> RateLimitSettings:
@@ -55,3 +56,6 @@ async def asgi_client(app: Any, *, ip: str = "127.0.0.1") -> AsyncIterator[httpx
     transport = httpx.ASGITransport(app=app, client=(ip, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as http:
         yield http
+
+
+make_org = graphql_make_org  # the two-role-world fixture of the GraphQL tests (a tenant, one user per role)
