@@ -27,7 +27,7 @@ from app.config import GraphQLSettings, RateLimitSettings
 from app.errors import AppError
 from app.graphql.dataloaders import start_operation_loaders
 from app.graphql.errors import ALL_ERROR_TYPES
-from app.graphql.limits import cache_extensions, limit_rules
+from app.graphql.limits import cache_extensions, label_errors, limit_rules
 from app.graphql.mutations.add_member import AddMemberMutation
 from app.graphql.mutations.change_role import ChangeRoleMutation
 from app.graphql.mutations.create_project import CreateProjectMutation
@@ -104,8 +104,10 @@ class RecapOperation(MaskErrors):
 
 class RecapSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Strawberry logs every error at ERROR; ours are expected or already reported by ``should_mask``."""
-        del errors, execution_context
+        """Strawberry logs every error at ERROR; ours are expected or already reported by ``should_mask``.
+        Here every error gets its stable code (syntax errors never reach the extensions' exit hooks)."""
+        del execution_context
+        label_errors(errors)
 
 
 def build_schema(gql: GraphQLSettings | None = None, *, production: bool = False,
