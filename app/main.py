@@ -28,6 +28,7 @@ from app.metrics import PrometheusMiddleware, metrics
 from app.metrics_access import guard_metrics
 from app.observability import init_sentry
 from app.queue import close_pool
+from app.ratelimit import RateLimitMiddleware
 from app.redis import close_redis
 from app.security_headers import SecurityHeadersMiddleware
 from app.storage.shared import close_shared_storages, shared_storage
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware.append(Middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                                      allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
                                      allow_headers=["*"], expose_headers=tus_headers, max_age=600))
+    middleware.append(Middleware(RateLimitMiddleware, settings=settings))  # inside CORS: a 429 keeps its headers
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     return app

@@ -94,7 +94,7 @@ class RecapGraphQL(GraphQL[RecapContext, None]):
 
 def make_graphql_app(settings: Settings) -> ASGIApp:
     """The GraphQL endpoint configured from ``settings`` (limits, IDE/introspection off in production)."""
-    schema = build_schema(settings.graphql, production=settings.is_production)
+    schema = build_schema(settings.graphql, production=settings.is_production, ratelimit=settings.ratelimit)
     view = RecapGraphQL(
         schema, settings,
         graphql_ide=None if settings.is_production else "graphiql",

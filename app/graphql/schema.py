@@ -23,11 +23,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from app.config import GraphQLSettings
+from app.config import GraphQLSettings, RateLimitSettings
 from app.errors import AppError
 from app.graphql.dataloaders import start_operation_loaders
 from app.graphql.errors import ALL_ERROR_TYPES
-from app.graphql.limits import cache_extensions, limit_rules
+from app.graphql.limits import cache_extensions, label_errors, limit_rules
 from app.graphql.mutations.accept_invitation import AcceptInvitationMutation
 from app.graphql.mutations.add_member import AddMemberMutation
 from app.graphql.mutations.change_role import ChangeRoleMutation
@@ -55,6 +55,7 @@ from app.graphql.queries.tenants import TenantQuery
 from app.graphql.subscriptions.jobs import JobSubscription
 from app.graphql.suggestions import without_suggestion
 from app.graphql.types.scalars import SCALAR_MAP
+from app.ratelimit.cost import CostLimit
 
 logger = logging.getLogger("recap.graphql")
 
@@ -140,16 +141,21 @@ class RecapOperation(MaskErrors):
 
 class RecapSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Strawberry logs every error at ERROR; ours are expected or already reported by ``should_mask``."""
-        del errors, execution_context
+        """Strawberry logs every error at ERROR; ours are expected or already reported by ``should_mask``.
+        Here every error gets its stable code (syntax errors never reach the extensions' exit hooks)."""
+        del execution_context
+        label_errors(errors)
 
 
-def build_schema(gql: GraphQLSettings | None = None, *, production: bool = False) -> RecapSchema:
-    """A schema enforcing ``gql``'s limits (introspection disabled when ``production``)."""
+def build_schema(gql: GraphQLSettings | None = None, *, production: bool = False,
+                 ratelimit: RateLimitSettings | None = None) -> RecapSchema:
+    """A schema enforcing ``gql``'s limits and ``ratelimit``'s cost limits (introspection off when ``production``)."""
     limits = gql or GraphQLSettings()
     rules = limit_rules(limits)
+    costs = ratelimit or RateLimitSettings()
     extensions: list[Any] = [*cache_extensions(production=production),
-                             lambda: RecapOperation(limits, rules, hide_suggestions=production)]
+                             lambda: RecapOperation(limits, rules, hide_suggestions=production),
+                             lambda: CostLimit(costs)]
     return RecapSchema(query=Query, mutation=Mutation, subscription=Subscription, types=list(ALL_ERROR_TYPES),
                        extensions=extensions, config=StrawberryConfig(scalar_map=SCALAR_MAP))
 
