@@ -22,6 +22,7 @@ from app.models import (
     Membership,
     Project,
     QuotaPolicy,
+    RetentionPolicy,
     Role,
     Stage,
     StageRun,
@@ -53,6 +54,7 @@ async def _rows_for(tenant: Tenant) -> None:
     await Upload.create(tenant=tenant, project=project, kind=AssetKind.SCRIPT, filename="s.txt", storage_key="k",
                         asset=asset, expires_at=datetime.now(UTC) + timedelta(hours=1))
     await AuditEvent.create(tenant=tenant, actor=user, action="test")
+    await RetentionPolicy.create(tenant=tenant, outputs_days=30)
 
 
 @pytest.fixture(scope="module")
