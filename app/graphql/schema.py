@@ -33,6 +33,7 @@ from app.graphql.mutations.add_member import AddMemberMutation
 from app.graphql.mutations.change_role import ChangeRoleMutation
 from app.graphql.mutations.create_project import CreateProjectMutation
 from app.graphql.mutations.create_tenant import CreateTenantMutation
+from app.graphql.mutations.data import DATA_MUTATIONS
 from app.graphql.mutations.delete_project import DeleteProjectMutation
 from app.graphql.mutations.login import LoginMutation
 from app.graphql.mutations.logout import LogoutMutation
@@ -67,6 +68,7 @@ MUTATIONS: tuple[type, ...] = (
     CreateProjectMutation, UpdateProjectMutation, DeleteProjectMutation, SetQuotaPolicyMutation, SetTenantPlanMutation,
     RenderMutation,
     PrepareUploadMutation,
+    *DATA_MUTATIONS,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (JobSubscription,)
 
