@@ -129,7 +129,13 @@ class _Pipe:
                 continue
 
     def get(self) -> Any:
-        item = self.q.get()
+        while True:
+            try:
+                item = self.q.get(timeout=0.1)
+                break
+            except queue.Empty:
+                if self.stop.is_set():
+                    return _Pipe.END
         if isinstance(item, BaseException):
             raise item
         return item
@@ -288,6 +294,12 @@ def upscale_video(src: Path, dest: Path, up: Upscaler, options: VideoOptions | N
                 progress(min(1.0, frames_in / total))
         encoded.put(_Pipe.END)
         writer.join()
+    except BaseException:
+        decoded.stop.set()
+        encoded.stop.set()
+        writer.join()
+        dest.unlink(missing_ok=True)
+        raise
     finally:
         decoded.stop.set()
         encoded.stop.set()
