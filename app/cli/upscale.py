@@ -40,6 +40,7 @@ def upscale_command(
     dtype: Annotated[str, typer.Option(help="auto, fp16, bf16 or fp32.")] = "auto",
     tile: Annotated[int, typer.Option(help="Tile side in input pixels (0: from free memory).")] = 0,
     batch: Annotated[int, typer.Option(help="Frames per batch.")] = 4,
+    threads: Annotated[int, typer.Option(help="Encoder threads (0: the codec's default).")] = 0,
     compile_net: Annotated[bool, typer.Option("--compile", help="torch.compile the network.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
@@ -51,7 +52,8 @@ def upscale_command(
     from colab.video import VideoError, VideoOptions
 
     try:
-        video = VideoOptions(target=target, pad=pad, codec=codec, quality=quality, preset=preset, batch=batch)
+        video = VideoOptions(target=target, pad=pad, codec=codec, quality=quality, preset=preset, batch=batch,
+                             threads=threads)
         options = ChunkOptions(chunk_seconds=chunk_seconds, resume=resume, video=video)
         up = Upscaler(load_network(model, weights), InferOptions(device=device, dtype=dtype, tile=tile,
                                                                  compile=compile_net))

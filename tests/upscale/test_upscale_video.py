@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -73,7 +74,7 @@ def test_vfr_timestamps_and_colour_tags_survive(tmp_path: Path) -> None:
     upscale_video(src, out, Upscaler(net("realesr-animevideov3")), NATIVE)
     times = video_times(out)
     assert times == video_times(src)
-    assert [b - a for a, b in zip(times, times[1:], strict=False)] == [Fraction(d, 1000) for d in durations[:-1]]
+    assert [b - a for a, b in itertools.pairwise(times)] == [Fraction(d, 1000) for d in durations[:-1]]
     assert stream_info(out)["color"] == stream_info(src)["color"] == (1, 1, 1, 1)
     assert indices(out) == list(range(len(durations)))
 
