@@ -75,7 +75,8 @@ def _cli(src: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "upscale", str(src),
                              "-o", str(out), "--target", "native", "--preset", "veryfast", "--chunk-seconds", "0.5",
-                             "--threads", "1", "--json", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--threads", "1", "--json", *extra],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _done_segments(work: Path) -> int:
