@@ -20,7 +20,9 @@ from app.db import close_db, init_db
 from app.health import healthz, readyz
 from app.http_routes import extra_routes
 from app.metrics import PrometheusMiddleware, metrics
+from app.logs import RequestIdMiddleware
 from app.observability import init_sentry
+from app.tracing import TracingMiddleware, init_tracing
 from app.redis import close_redis
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         init_sentry(settings)
+        init_tracing(settings, service="recap-api")
         await init_db(settings)
         # Readiness pings through the app's own client: the URL is this app's settings.
         app.state.redis = aioredis.Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379/0",
@@ -56,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *extra_routes(),
         *_web_routes(settings),  # last: the console's catch-all GET route
     ]
-    middleware = [Middleware(PrometheusMiddleware)]
+    middleware = [Middleware(RequestIdMiddleware), Middleware(TracingMiddleware), Middleware(PrometheusMiddleware)]
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 

@@ -26,6 +26,7 @@ from app.models import (
     Stage,
     StageRun,
     Tenant,
+    TenantBudget,
     Upload,
     UsageCounter,
     User,
@@ -53,6 +54,7 @@ async def _rows_for(tenant: Tenant) -> None:
     await Upload.create(tenant=tenant, project=project, kind=AssetKind.SCRIPT, filename="s.txt", storage_key="k",
                         asset=asset, expires_at=datetime.now(UTC) + timedelta(hours=1))
     await AuditEvent.create(tenant=tenant, actor=user, action="test")
+    await TenantBudget.create(tenant=tenant, monthly_cost=10.0)
 
 
 @pytest.fixture(scope="module")
