@@ -21,8 +21,7 @@ from app.db import tenant_tx
 from app.errors import ConflictError, NotFoundError, PermissionDeniedError
 from app.models import Membership, Role, Tenant, User
 from app.services import audit
-from app.services.auth import slugify
-from app.services.text import clean_email, clean_name
+from app.services.text import clean_email, clean_name, slugify
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from app.config import Settings
 from app.db import tenant_tx
 from app.models import Asset, AssetKind, AssetStatus, Upload, UploadState
 from app.services.quota import STORAGE_PERIOD
+from app.services.usage import add_usage
 from app.storage import Storage
 from app.uploads import service
 from app.uploads.clamd import scan_file
@@ -149,11 +150,7 @@ async def _record(upload: Upload, outcome: Outcome, *, size: int, sha256: str | 
             state=state, asset_id=outcome.asset_id, error_code=outcome.error_code, offset=size,
             completed_at=service.now())
         if outcome.status is AssetStatus.READY:
-            await conn.execute_query(
-                "INSERT INTO usage_counters (id, tenant_id, period, processing_seconds, storage_bytes, updated_at) "
-                "VALUES (gen_random_uuid(), $1, $2, 0, $3, now()) ON CONFLICT (tenant_id, period) DO UPDATE "
-                "SET storage_bytes = usage_counters.storage_bytes + EXCLUDED.storage_bytes, updated_at = now()",
-                [str(tenant_id), STORAGE_PERIOD, size])
+            await add_usage(conn, tenant_id, STORAGE_PERIOD, storage_bytes=size)
     upload.state, upload.error_code = state, outcome.error_code
     upload.asset_id = outcome.asset_id  # type: ignore[attr-defined]
 
