@@ -24,13 +24,16 @@ from app.db import close_db, init_db
 from app.events import close_hubs
 from app.health import healthz, readyz
 from app.http_routes import extra_routes
+from app.logs import RequestIdMiddleware
 from app.metrics import PrometheusMiddleware, metrics
 from app.metrics_access import guard_metrics
 from app.observability import init_sentry
 from app.queue import close_pool
+from app.ratelimit import RateLimitMiddleware
 from app.redis import close_redis
 from app.security_headers import SecurityHeadersMiddleware
 from app.storage.shared import close_shared_storages, shared_storage
+from app.tracing import TracingMiddleware, init_tracing
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         init_sentry(settings)
+        init_tracing(settings, service="recap-api")
         await init_db(settings)
         # Readiness pings through the app's own client: the URL is this app's settings.
         app.state.redis = aioredis.Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379/0",
@@ -65,7 +69,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *extra_routes(),
         *_web_routes(settings),  # last: the console's catch-all GET route
     ]
-    middleware = [Middleware(SecurityHeadersMiddleware), Middleware(PrometheusMiddleware)]
+    middleware = [Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware), Middleware(TracingMiddleware),
+                  Middleware(PrometheusMiddleware)]
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -76,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware.append(Middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                                      allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
                                      allow_headers=["*"], expose_headers=tus_headers, max_age=600))
+    middleware.append(Middleware(RateLimitMiddleware, settings=settings))  # inside CORS: a 429 keeps its headers
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     return app

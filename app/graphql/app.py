@@ -82,16 +82,19 @@ class RecapGraphQL(GraphQL[RecapContext, None]):
                             is_websocket=isinstance(request, WebSocket))
 
     async def on_ws_connect(self, context: RecapContext) -> None:
-        """Refuse the connection (close 4403) unless ``connection_init`` carries a valid bearer token."""
+        """Refuse the connection (close 4403) unless ``connection_init`` carries a valid bearer token.
+
+        The membership and role are checked at every ``subscribe`` (``IsAuthenticated``), not here.
+        """
         try:
-            context.principal()
+            context.claimed()
         except AuthError as ex:
             raise ConnectionRejectionError({"code": ex.code, "message": ex.message}) from ex
 
 
 def make_graphql_app(settings: Settings) -> ASGIApp:
     """The GraphQL endpoint configured from ``settings`` (limits, IDE/introspection off in production)."""
-    schema = build_schema(settings.graphql, production=settings.is_production)
+    schema = build_schema(settings.graphql, production=settings.is_production, ratelimit=settings.ratelimit)
     view = RecapGraphQL(
         schema, settings,
         graphql_ide=None if settings.is_production else "graphiql",

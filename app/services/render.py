@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import F
+
 from app.auth.principal import Principal
 from app.config import Settings, get_settings
 from app.db import tenant_tx
@@ -23,9 +25,9 @@ from app.models.enums import ACTIVE_JOB_STATES, TERMINAL_JOB_STATES
 from app.pipeline import ORDER, next_stages
 from app.queue import enqueue_stage
 from app.services import render_events
+from app.services.counters import add_usage
 from app.services.render_inputs import check_option_assets
 from app.services.text import check_script_text, clean_name, parse_uuids
-from app.services.usage import add_usage
 
 PROFILES = ("1080p", "720p", "source")
 NARRATIONS = ("tts", "recorded", "none")
@@ -173,7 +175,8 @@ async def retry_job(principal: Principal, job_id: UUID | str, settings: Settings
         await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [str(principal.tenant_id)])
         await StageRun.filter(job_id=job.id, state__in=[StageState.FAILED, StageState.CANCELLED, StageState.RUNNING,
                                                         StageState.QUEUED]).using_db(conn).update(
-            state=StageState.PENDING, error_code=None, error_message=None, lease_expires_at=None)
+            state=StageState.PENDING, error_code=None, error_message=None, lease_expires_at=None,
+            attempts_before=F("attempt"))  # a fresh attempt budget; attempt numbers keep counting
         runs = await StageRun.filter(job_id=job.id).using_db(conn)
         ready = next_stages({r.stage: r.state for r in runs})
         await StageRun.filter(job_id=job.id, stage__in=ready).using_db(conn).update(state=StageState.QUEUED)

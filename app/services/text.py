@@ -6,8 +6,8 @@ private-use/unassigned code points are REFUSED with a ValidationError naming the
 stripped, so what is stored is exactly what the client sees.
 
     name = clean_name(" Café ", field="name")       # "Café"
-    email = clean_email("Ann@Example.COM")           # "ann@example.com"
-    slug = slugify("Café Films")                       # "cafe-films-3f9a1c" (unique=False: "cafe-films")
+    email = clean_email("Ann@Example.COM")           # "ann@example.com" (normalize_email + a format check)
+    slug = slugify("Café Films")                      # "cafe-films-3f9a1c" (unique=False: "cafe-films")
     script = check_script_text(text)                  # NUL / control characters / over 2 MB: ValidationError
     ids = parse_uuids(["…"], field="sourceAssetIds")  # a malformed id: ValidationError(field)
 
@@ -55,9 +55,18 @@ def clean_text(value: str, *, field: str, max_length: int = 10_000) -> str:
     return text
 
 
+def normalize_email(value: str) -> str:
+    """THE normal form of an email address (API, CLI, login throttle, invitations): trimmed, case-folded.
+
+    The address pattern admits ASCII only, where ``casefold`` and ``lower`` agree; ``casefold`` also
+    keeps look-alikes such as the Kelvin sign (U+212A) from passing as a different account.
+    """
+    return unicodedata.normalize("NFC", value).strip().casefold()
+
+
 def clean_email(value: str, *, field: str = "email") -> str:
-    """Lower-cased, trimmed address; ValidationError(field) unless it looks like ``local@domain.tld``."""
-    email = value.strip().lower()
+    """:func:`normalize_email` of ``value``; ValidationError(field) unless it looks like ``local@domain.tld``."""
+    email = normalize_email(value)
     if len(email) > 320 or not _EMAIL.fullmatch(email) or len(email.partition("@")[0]) > 64:
         raise ValidationError("not a valid email address", field)
     return email

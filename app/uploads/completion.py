@@ -22,9 +22,9 @@ from uuid import UUID
 
 from app.config import Settings
 from app.db import tenant_tx
+from app.metrics import UPLOADS_COMPLETED
 from app.models import Asset, AssetKind, AssetStatus, Upload, UploadState
-from app.services.quota import STORAGE_PERIOD
-from app.services.usage import add_usage
+from app.services import quota
 from app.storage import Storage
 from app.uploads import service
 from app.uploads.clamd import scan_file
@@ -140,17 +140,20 @@ async def _record(upload: Upload, outcome: Outcome, *, size: int, sha256: str | 
                   content_type: str | None) -> None:
     tenant_id = service.tenant_of(upload)
     async with tenant_tx(tenant_id) as conn:
+        # Under the quota lock: the upload's reservation becomes stored bytes in one step for every checker.
+        await quota.lock_tenant_quota(conn, tenant_id)
         await Asset.create(id=outcome.asset_id, tenant_id=tenant_id, project_id=service.project_of(upload),
                            kind=upload.kind, status=outcome.status, filename=upload.filename,
                            storage_key=upload.storage_key if outcome.status is AssetStatus.READY else "",
                            size_bytes=size, sha256=sha256, content_type=content_type, probe=probe,
                            error_code=outcome.error_code, using_db=conn)
         state = UploadState.COMPLETED if outcome.status is AssetStatus.READY else UploadState.REJECTED
+        UPLOADS_COMPLETED.labels(state.value).inc()
         await Upload.filter(id=upload.id).using_db(conn).update(
             state=state, asset_id=outcome.asset_id, error_code=outcome.error_code, offset=size,
             completed_at=service.now())
         if outcome.status is AssetStatus.READY:
-            await add_usage(conn, tenant_id, STORAGE_PERIOD, storage_bytes=size)
+            await quota.add_stored_bytes(conn, tenant_id, size)
     upload.state, upload.error_code = state, outcome.error_code
     upload.asset_id = outcome.asset_id  # type: ignore[attr-defined]
 
