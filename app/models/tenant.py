@@ -14,6 +14,8 @@ class Tenant(Model):
     slug = fields.CharField(max_length=80, unique=True)
     webhook_url = fields.CharField(max_length=2000, null=True)
     webhook_secret = fields.CharField(max_length=200, null=True)
+    #: Plan tier (``settings.plans``); it decides the quota defaults. Set by platform admins.
+    plan = fields.CharField(max_length=32, default="free")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -74,6 +74,19 @@ def parse_int(value: str | None, name: str) -> int:
     return int(value)
 
 
+def parse_creation_length(length: str | None, defer: str | None) -> int | None:
+    """The creation's ``Upload-Length`` (None when deferred); exactly one of the two headers, defer only "1"."""
+    if length is not None and defer is not None:
+        raise TusError(400, "UPLOAD_LENGTH_CONFLICT", "send Upload-Length or Upload-Defer-Length, not both")
+    if length is not None:
+        return parse_int(length, "Upload-Length")
+    if defer == "1":
+        return None
+    if defer is not None:
+        raise TusError(400, "BAD_HEADER", "Upload-Defer-Length must be 1")
+    raise TusError(400, "UPLOAD_LENGTH_REQUIRED", "send Upload-Length or Upload-Defer-Length: 1")
+
+
 def parse_metadata(header: str | None) -> dict[str, str | None]:
     """``Upload-Metadata``: comma-separated ``key base64value`` pairs (value optional)."""
     result: dict[str, str | None] = {}
