@@ -69,6 +69,16 @@ class RenderOptions:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
 
 
+async def _gpu_available(settings: Settings) -> bool:
+    """A GPU worker heartbeated within the last minute (or the deployment pins ``worker.gpu_enabled``)."""
+    if settings.worker.gpu_enabled:
+        return True
+    from app.gpu.heartbeat import gpu_worker_alive
+    from app.redis import get_redis
+
+    return await gpu_worker_alive(get_redis(settings))
+
+
 def _period(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y-%m")
 
@@ -131,8 +141,9 @@ async def start_render(principal: Principal, project_id: UUID | str, options: Re
     """
     principal.require(Role.EDITOR)
     settings = settings or get_settings()
-    if options.upscale and not settings.worker.gpu_enabled:
-        raise ValidationError("4K upscaling needs a GPU worker, and none is configured", "upscale")
+    if options.upscale and not await _gpu_available(settings):
+        raise ValidationError("4K upscaling needs a GPU worker, and none has checked in recently", "upscale",
+                              code="UPSCALE_UNAVAILABLE")
     async with tenant_tx(principal.tenant_id) as conn:
         project = await _project(conn, principal, project_id)
         seconds = await _source_seconds(conn, principal, project, options)
