@@ -95,7 +95,7 @@ class RateTier(BaseModel):
 def _default_tiers() -> dict[str, RateTier]:
     return {"free": RateTier(api_per_minute=300, uploads_per_minute=600, cost_per_minute=200_000),
             "pro": RateTier(api_per_minute=1200, uploads_per_minute=3000, cost_per_minute=1_000_000),
-            "enterprise": RateTier(api_per_minute=6000, uploads_per_minute=12_000, cost_per_minute=5_000_000),
+            "studio": RateTier(api_per_minute=6000, uploads_per_minute=12_000, cost_per_minute=5_000_000),
             "unlimited": RateTier(api_per_minute=0, uploads_per_minute=0, cost_per_minute=0)}
 
 
@@ -138,8 +138,46 @@ class WorkerSettings(BaseModel):
     retry_base_seconds: float = Field(default=2.0, ge=0)
     retry_max_seconds: float = Field(default=60.0, ge=0)
     max_jobs: int = Field(default=2, ge=1)
+    #: On SIGTERM, running stages get this long to finish before they are handed back (0: at once).
+    stop_wait_seconds: int = Field(default=0, ge=0)
     #: True when GPU workers pull from the ``gpu`` queue (upscaling); startRender refuses upscale otherwise.
     gpu_enabled: bool = False
+
+
+class ObservabilitySettings(BaseModel):
+    """Logs, traces, Sentry tags and the workers' metrics endpoint (see docs/operations.md)."""
+
+    #: ``json`` (one object a line, with request/job/stage/tenant ids) or ``text``.
+    log_format: Literal["json", "text"] = "text"
+    #: Release tag for Sentry and traces; empty = the package version.
+    release: str = ""
+    #: OTLP/HTTP traces endpoint (``http://collector:4318/v1/traces``); tracing is off when unset.
+    otlp_endpoint: str | None = None
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    #: A worker's own ``/metrics`` (prometheus_client's server); 0 = off.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+
+
+class CostSettings(BaseModel):
+    """The price table: usage measured per stage run becomes money per job (currency-neutral units)."""
+
+    cpu_second: float = Field(default=0.00003, ge=0)
+    gpu_second: float = Field(default=0.0006, ge=0)
+    #: Per GiB-second of peak memory held over the run's wall time.
+    memory_gib_second: float = Field(default=0.000004, ge=0)
+    io_gib: float = Field(default=0.0001, ge=0)
+    egress_gib: float = Field(default=0.08, ge=0)
+    storage_gib_month: float = Field(default=0.02, ge=0)
+
+
+class PrioritySettings(BaseModel):
+    """Plan tiers -> priority classes (higher runs first); unknown plans get ``default_class``."""
+
+    plans: dict[str, int] = Field(default_factory=lambda: {"free": 0, "pro": 1, "studio": 2})
+    default_class: int = Field(default=0, ge=0, le=2)
+    #: Fair share: each queued stage of a tenant moves its next one back by this much virtual time.
+    fair_share_quantum_ms: int = Field(default=1000, ge=1)
 
 
 class Settings(BaseSettings):
@@ -175,6 +213,9 @@ class Settings(BaseSettings):
     ratelimit: RateLimitSettings = RateLimitSettings()
     models: ModelSettings = ModelSettings()
     worker: WorkerSettings = WorkerSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
+    cost: CostSettings = CostSettings()
+    priority: PrioritySettings = PrioritySettings()
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

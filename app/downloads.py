@@ -20,6 +20,7 @@ import mimetypes
 import re
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 from urllib.parse import quote
 from uuid import UUID
@@ -30,7 +31,9 @@ from starlette.routing import BaseRoute, Route
 
 from app.config import Settings
 from app.db import tenant_tx
+from app.metrics import DOWNLOAD_BYTES, counted_bytes
 from app.models import Asset, AssetStatus, Job, Project
+from app.services.usage import record_egress
 from app.storage.errors import InvalidKeyError
 from app.storage.keys import validate_key
 from app.storage.shared import request_storage
@@ -177,8 +180,9 @@ async def download(request: Request) -> Response:
     status = 206 if span is not None else 200
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=media_type)
-    return StreamingResponse(storage.open_range(grant.key, start, end), status_code=status, headers=headers,
-                             media_type=media_type)
+    body = counted_bytes(storage.open_range(grant.key, start, end), DOWNLOAD_BYTES,
+                         partial(record_egress, grant.tenant_id))
+    return StreamingResponse(body, status_code=status, headers=headers, media_type=media_type)
 
 
 def download_routes() -> list[BaseRoute]:

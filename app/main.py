@@ -25,10 +25,12 @@ from app.events import close_hubs
 from app.health import healthz, readyz
 from app.http_routes import extra_routes
 from app.metrics import PrometheusMiddleware, metrics
+from app.logs import RequestIdMiddleware
 from app.metrics_access import guard_metrics
 from app.observability import init_sentry
 from app.queue import close_pool
 from app.ratelimit import RateLimitMiddleware
+from app.tracing import TracingMiddleware, init_tracing
 from app.redis import close_redis
 from app.security_headers import SecurityHeadersMiddleware
 from app.storage.shared import close_shared_storages, shared_storage
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         init_sentry(settings)
+        init_tracing(settings, service="recap-api")
         await init_db(settings)
         # Readiness pings through the app's own client: the URL is this app's settings.
         app.state.redis = aioredis.Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379/0",
@@ -66,7 +69,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *extra_routes(),
         *_web_routes(settings),  # last: the console's catch-all GET route
     ]
-    middleware = [Middleware(SecurityHeadersMiddleware), Middleware(PrometheusMiddleware)]
+    middleware = [Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware), Middleware(TracingMiddleware),
+                  Middleware(PrometheusMiddleware)]
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 

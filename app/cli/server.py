@@ -85,7 +85,7 @@ def serve(
     # process before the embedded servers stop. Exiting by exception unwinds the context managers instead.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     with server_settings() as settings:
-        setup_logging(settings.log_level)
+        setup_logging(settings.log_level, settings.observability.log_format)
         err_console.print(f"Recap API on http://{host}:{port}/graphql  (health: /healthz, /readyz)")
         if reload:
             uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=True)

@@ -27,6 +27,14 @@ class Job(Model):
     error_message = fields.TextField(null=True)
     outputs: fields.JSONField[Any] = fields.JSONField(default=dict)
     source_seconds = fields.FloatField(default=0.0)
+    #: Sums over the stage runs (``runners.accounting``); cost from ``settings.cost``.
+    cpu_seconds = fields.FloatField(default=0.0)
+    wall_seconds = fields.FloatField(default=0.0)
+    gpu_seconds = fields.FloatField(default=0.0)
+    peak_memory_bytes = fields.BigIntField(default=0)
+    bytes_read = fields.BigIntField(default=0)
+    bytes_written = fields.BigIntField(default=0)
+    cost = fields.FloatField(default=0.0)
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
@@ -56,6 +64,14 @@ class StageRun(Model):
         "models.Artifact", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     cached = fields.BooleanField(default=False)
+    #: Resources used by this stage, summed over its attempts (``runners.accounting``).
+    cpu_seconds = fields.FloatField(default=0.0)
+    wall_seconds = fields.FloatField(default=0.0)
+    gpu_seconds = fields.FloatField(default=0.0)
+    peak_memory_bytes = fields.BigIntField(default=0)
+    bytes_read = fields.BigIntField(default=0)
+    bytes_written = fields.BigIntField(default=0)
+    cost = fields.FloatField(default=0.0)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
 

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from app.config import Settings
 from app.db import tenant_tx
+from app.metrics import UPLOADS_COMPLETED
 from app.models import Asset, AssetKind, AssetStatus, Job, JobState, Stage, StageRun, StageState, Upload, UploadState
 from app.services import quota
 from app.storage import Storage
@@ -147,6 +148,7 @@ async def _record(upload: Upload, outcome: Outcome, *, size: int, sha256: str | 
                            size_bytes=size, sha256=sha256, content_type=content_type, probe=probe,
                            error_code=outcome.error_code, using_db=conn)
         state = UploadState.COMPLETED if outcome.status is AssetStatus.READY else UploadState.REJECTED
+        UPLOADS_COMPLETED.labels(state.value).inc()
         await Upload.filter(id=upload.id).using_db(conn).update(
             state=state, asset_id=outcome.asset_id, error_code=outcome.error_code, offset=size,
             completed_at=service.now())

@@ -24,6 +24,7 @@ from app.auth.http import principal_from_request
 from app.auth.principal import Principal
 from app.config import Settings
 from app.errors import AppError, AuthError, NotFoundError, PermissionDeniedError, QuotaExceededError, ValidationError
+from app.metrics import UPLOAD_BYTES
 from app.models import Upload
 from app.redis import get_redis
 from app.storage.errors import StorageError
@@ -185,6 +186,7 @@ async def _patch_locked(request: Request, principal: Principal, offset: int,
     except tus.ChunkDiscarded as ex:
         raise tus.TusError(400, "REQUEST_INTERRUPTED", str(ex)) from None
     service.keep_hasher(upload.id, result.offset, hasher)
+    UPLOAD_BYTES.inc(max(0, result.offset - offset))
     await service.save_progress(upload, result.offset, settings)
     if result.interrupted:  # nobody is listening any more
         return Response(status_code=400)
