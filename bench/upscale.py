@@ -67,6 +67,28 @@ def model_only(up: Upscaler, frames: np.ndarray, batch: int, geometry: tuple[int
     return {"frames": len(frames), "seconds": round(seconds, 3), "fps": round(len(frames) / seconds, 3)}
 
 
+def cancel_latency(up: Upscaler, clip: Path, video: VideoOptions, tmp: Path, after_s: float = 0.5) -> float:
+    """Seconds from the cancel request to upscale_video giving up (it checks between batches)."""
+    import threading
+
+    from colab.video import UpscaleCancelledError
+
+    flag = threading.Event()
+    asked: list[float] = []
+
+    def later() -> None:
+        time.sleep(after_s)
+        asked.append(time.perf_counter())
+        flag.set()
+
+    threading.Thread(target=later, daemon=True).start()
+    try:
+        upscale_video(clip, tmp / "cancelled.mp4", up, video, cancel=flag.is_set)
+    except UpscaleCancelledError:
+        return time.perf_counter() - asked[0]
+    return -1.0  # finished before the request
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="realesr-animevideov3")
@@ -103,6 +125,7 @@ def main() -> None:
         chunked = upscale_chunked(clip, Path(tmp) / "chunked.mp4", Path(tmp) / "work", up, args.model,
                                   ChunkOptions(chunk_seconds=args.chunk_seconds, video=video))
         chunked_s = time.perf_counter() - started
+        cancel_s = cancel_latency(up, clip, video, Path(tmp))
     e2e_fps = result.frames / e2e_s
     report = {
         "model": args.model, "device": str(up.device), "dtype": str(up.dtype).removeprefix("torch."),
@@ -116,6 +139,7 @@ def main() -> None:
                     "chunks": chunked.chunks},
         "ratio_end_to_end_over_model_only": round(e2e_fps / model["fps"], 3),
         "ratio_chunked_over_model_only": round(chunked.frames / chunked_s / model["fps"], 3),
+        "cancel_latency_s": round(cancel_s, 3),
         "peak_gpu_memory_mib": (round(torch.cuda.max_memory_allocated(up.device) / 2**20)
                                 if up.device.type == "cuda" else None),
     }

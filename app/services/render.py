@@ -40,7 +40,8 @@ class RenderOptions:
     script_asset_id: str | None = None
     script_text: str | None = None
     source_asset_ids: list[str] = field(default_factory=list)
-    upscale: bool = False
+    #: False, True (defaults) or ``{"model", "target": "UHD_4K" | "NATIVE", "tile", "chunk_seconds"}``.
+    upscale: bool | dict[str, Any] = False
     burn_captions: bool = False
     review: bool = False
     title: str | None = None
@@ -56,6 +57,8 @@ class RenderOptions:
             check_script_text(self.script_text, field="scriptText")
         if not 60.0 <= self.words_per_minute <= 400.0:
             raise ValidationError("wordsPerMinute must be between 60 and 400", "wordsPerMinute")
+        if isinstance(self.upscale, dict):
+            _check_upscale(self.upscale)
         if self.title is not None:
             object.__setattr__(self, "title", clean_name(self.title, field="title", allow_empty=True) or None)
         object.__setattr__(self, "source_asset_ids", parse_uuids(list(self.source_asset_ids),
@@ -67,6 +70,23 @@ class RenderOptions:
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
+
+
+UPSCALE_MODELS = ("realesr-animevideov3", "realesr-general-x4v3", "RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B")
+UPSCALE_TARGETS = ("UHD_4K", "NATIVE")
+
+
+def _check_upscale(value: dict[str, Any]) -> None:
+    if value.get("model", UPSCALE_MODELS[0]) not in UPSCALE_MODELS:
+        raise ValidationError(f"upscale.model must be one of {', '.join(UPSCALE_MODELS)}", "upscale.model")
+    if value.get("target", "UHD_4K") not in UPSCALE_TARGETS:
+        raise ValidationError("upscale.target must be UHD_4K or NATIVE", "upscale.target")
+    tile = value.get("tile", 0)
+    if not isinstance(tile, int) or (tile != 0 and not 32 <= tile <= 4096):
+        raise ValidationError("upscale.tile must be 0 (automatic) or 32..4096", "upscale.tile")
+    chunk = value.get("chunk_seconds", 10.0)
+    if not isinstance(chunk, int | float) or not 1.0 <= chunk <= 600.0:
+        raise ValidationError("upscale.chunkSeconds must be 1..600", "upscale.chunkSeconds")
 
 
 async def _gpu_available(settings: Settings) -> bool:
