@@ -30,9 +30,8 @@ def ops_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def render_job(settings: Settings, ops_clip: Path, tenant_factory: Any, user_factory: Any
                ) -> Callable[..., Awaitable[tuple[Principal, Job]]]:
     """``await render_job(plan="standard", webhook_url=None)``: a tenant, a project with the clip, a started job."""
-    from media.probe import probe
-
     from app.services import render
+    from media.probe import probe
 
     storage = get_storage(settings)
 
