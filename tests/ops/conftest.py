@@ -87,3 +87,20 @@ async def clear_queues(redis: Any) -> None:
         for job_id in await redis.zrange(queue, 0, -1):
             await redis.delete(f"arq:job:{job_id.decode()}", f"arq:in-progress:{job_id.decode()}")
         await redis.delete(queue)
+
+
+@pytest.fixture
+def run_worker_burst(settings: Settings) -> Callable[..., Awaitable[None]]:
+    """``await run_worker_burst()``: an in-process ARQ worker in burst mode until the queue is empty."""
+    import asyncio
+
+    from runners.worker import build_worker
+
+    async def run(limit_s: float = 120.0, max_jobs: int = -1) -> None:
+        worker = build_worker(settings, burst=True, handle_signals=False, max_burst_jobs=max_jobs)
+        try:
+            await asyncio.wait_for(worker.async_run(), limit_s)
+        finally:
+            await worker.close()
+
+    return run
