@@ -19,11 +19,11 @@ from app.config import Settings, get_settings
 from app.db import close_db, init_db
 from app.health import healthz, readyz
 from app.http_routes import extra_routes
-from app.metrics import PrometheusMiddleware, metrics
 from app.logs import RequestIdMiddleware
+from app.metrics import PrometheusMiddleware, metrics
 from app.observability import init_sentry
-from app.tracing import TracingMiddleware, init_tracing
 from app.redis import close_redis
+from app.tracing import TracingMiddleware, init_tracing
 
 log = logging.getLogger(__name__)
 
