@@ -231,3 +231,12 @@ async def queue_stats(redis: Any, queue: str = CPU_QUEUE, *, limit: int = 10000)
 async def queue_depth(stage_queue: str = CPU_QUEUE, settings: Settings | None = None) -> int:
     pool = await get_pool(settings)
     return int(await pool.zcard(stage_queue))
+
+
+async def enqueue_task(function: str, *args: Any, defer_s: float = 0.0, task_id: str | None = None,
+                       settings: Settings | None = None) -> bool:
+    """Queue a maintenance task of the CPU worker (exports, purges); False when ``task_id`` is already queued."""
+    pool = await get_pool(settings)
+    job = await pool.enqueue_job(function, *args, _job_id=task_id, _queue_name=CPU_QUEUE,
+                                 _defer_by=defer_s or None)
+    return job is not None

@@ -36,6 +36,7 @@ from app.config import Settings, get_settings
 from app.db import close_db, init_db
 from app.queue import CPU_QUEUE, GPU_QUEUE, STAGE_FUNCTION, deserialize, promote_due, redis_settings, serialize
 from app.storage import get_storage
+from runners import governance
 from runners.accounting import record_stage_usage
 from runners.executor import run_stage
 from runners.models import ModelCache
@@ -114,7 +115,9 @@ def _functions() -> list[Any]:
 
     # keep_result=0: a finished message leaves no result key, so the same (job, stage, attempt) id can be
     # queued again later (a retry); while queued or running, the id dedupes.
-    return [func(stage_message, name=STAGE_FUNCTION, max_tries=1000, keep_result=0)]
+    # Retries are ours (runners.executor: a new message per attempt, with backoff, within max_attempts);
+    # arq only re-runs a message whose worker died or stopped mid-run, and claim_stage bounds those too.
+    return [func(stage_message, name=STAGE_FUNCTION, max_tries=10, keep_result=0), *governance.FUNCTIONS]
 
 
 class CpuWorker:
@@ -123,7 +126,7 @@ class CpuWorker:
     on_startup = on_startup
     on_shutdown = on_shutdown
     cron_jobs: ClassVar[list[Any]] = [cron(reconcile_cron, second={0, 15, 30, 45}, run_at_startup=True),
-                                      cron(clean_uploads_cron, minute={7, 37}, second=0)]
+                                      cron(clean_uploads_cron, minute={7, 37}, second=0), *governance.CRONS]
     job_serializer = serialize
     job_deserializer = deserialize
     job_timeout = 6 * 3600

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -198,6 +198,22 @@ def _db(action: Callable[[Connection], Awaitable[str]]) -> None:
             raise typer.Exit(1) from ex
 
 
+def _forget_access(user_ids: list[Any]) -> None:
+    """Drop the cached roles of ``user_ids`` (the change committed), so it applies on their next request."""
+    from app.auth.access import invalidate
+    from app.redis import close_redis, get_redis
+
+    async def run() -> None:
+        try:
+            for user_id in user_ids:
+                await invalidate(get_redis(), user_id)
+        finally:
+            await close_redis()
+
+    if user_ids and get_settings().redis_url:
+        asyncio.run(run())
+
+
 @admin.command("create-tenant")
 def create_tenant(
     name: Annotated[str, typer.Argument(help="Display name.")],
@@ -227,7 +243,9 @@ def create_user(
         password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise typer.BadParameter("give --password or --password-stdin")
-    email = email.strip().casefold()
+    from app.services.text import normalize_email
+
+    email = normalize_email(email)
     try:
         check_password_policy(password, email)
     except ValidationError as ex:
@@ -250,15 +268,20 @@ def grant(
     role: Annotated[Role, typer.Argument(help="owner, admin, editor or viewer.")],
 ) -> None:
     """Give a user a role in a tenant (replaces an existing role)."""
+    from app.services.text import normalize_email
+
     async def upsert(conn: Connection) -> str:
-        user_id = await conn.fetchval("SELECT id FROM users WHERE email = $1",
-                                      email.strip().casefold())
+        user_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", normalize_email(email))
         tenant_id = await conn.fetchval("SELECT id FROM tenants WHERE slug = $1", tenant_slug)
         if user_id is None or tenant_id is None:
             raise LookupError(f"no user {email!r}" if user_id is None else f"no tenant {tenant_slug!r}")
         await conn.execute(
             "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3) "
             "ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role", tenant_id, user_id, role.value)
+        changed.append(user_id)
         return f"{email} is {role.value} of {tenant_slug}"
 
+    changed: list[Any] = []
+
     _db(upsert)
+    _forget_access(changed)

@@ -1,17 +1,21 @@
 """The /graphql ASGI app: HTTP POST (JSON, no batching, no GET) and websockets (graphql-transport-ws only).
 
+A body that is not UTF-8 JSON (or holds lone surrogates, which no database column can store) is a 400
+with ``errors[0].extensions.code`` ``INVALID_JSON`` / ``INVALID_ENCODING``, never a 500.
+
     from app.graphql.app import make_graphql_app
     routes.append(Mount("/graphql", app=make_graphql_app(settings)))   # or Route(..., endpoint=...)
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -24,26 +28,73 @@ from app.graphql.limits import BodySizeLimit
 from app.graphql.schema import RecapSchema, build_schema
 
 
+class BadBodyError(Exception):
+    """The request body cannot be decoded; answered 400 with ``code`` before anything runs."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _check_text(value: Any) -> None:
+    """Refuse lone surrogates (``"\\ud800"`` escapes) anywhere in decoded JSON: they cannot be stored."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadBodyError("INVALID_ENCODING", "the body holds a lone UTF-16 surrogate") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 class RecapGraphQL(GraphQL[RecapContext, None]):
     def __init__(self, schema: RecapSchema, settings: Settings, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except BadBodyError as ex:  # raised while decoding, before any response started
+            body = {"data": None, "errors": [{"message": str(ex), "extensions": {"code": ex.code}}]}
+            await JSONResponse(body, status_code=400)(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError:
+            raise BadBodyError("INVALID_ENCODING", "the body is not valid UTF-8") from None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise BadBodyError("INVALID_JSON", "the body is not valid JSON") from None
+        _check_text(value)
+        return value
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RecapContext:
         return RecapContext(settings=self.settings, request=request, response=response,
                             is_websocket=isinstance(request, WebSocket))
 
     async def on_ws_connect(self, context: RecapContext) -> None:
-        """Refuse the connection (close 4403) unless ``connection_init`` carries a valid bearer token."""
+        """Refuse the connection (close 4403) unless ``connection_init`` carries a valid bearer token.
+
+        The membership and role are checked at every ``subscribe`` (``IsAuthenticated``), not here.
+        """
         try:
-            context.principal()
+            context.claimed()
         except AuthError as ex:
             raise ConnectionRejectionError({"code": ex.code, "message": ex.message}) from ex
 
 
 def make_graphql_app(settings: Settings) -> ASGIApp:
     """The GraphQL endpoint configured from ``settings`` (limits, IDE/introspection off in production)."""
-    schema = build_schema(settings.graphql, production=settings.is_production)
+    schema = build_schema(settings.graphql, production=settings.is_production, ratelimit=settings.ratelimit)
     view = RecapGraphQL(
         schema, settings,
         graphql_ide=None if settings.is_production else "graphiql",

@@ -1,5 +1,6 @@
 """Abuse limits: query depth, aliases and tokens (validation rules built once), parser/validation caches,
-introspection off in production, and the request body size limit (HTTP 413).
+introspection off in production, and the request size limit: HTTP bodies (413) and websocket messages
+(close 1009, before the message is parsed).
 
     rules = limit_rules(settings.graphql)           # depth + aliases, applied per operation by RecapOperation
     extensions = cache_extensions(production=settings.is_production)
@@ -9,10 +10,11 @@ introspection off in production, and the request body size limit (HTTP 413).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError
+from graphql import ExecutionResult as GraphQLExecutionResult
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import (
     DisableIntrospection,
@@ -22,10 +24,17 @@ from strawberry.extensions import (
     max_aliases,
     query_depth_limiter,
 )
+from strawberry.types import ExecutionResult as StrawberryExecutionResult
 
 from app.config import GraphQLSettings
 
 REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+#: Codes given to errors that graphql-core leaves without one, so every error a client sees has a code.
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+#: RFC 6455 close code "message too big".
+WS_MESSAGE_TOO_BIG = 1009
 
 
 def limit_rules(gql: GraphQLSettings) -> tuple[type[ASTValidationRule], ...]:
@@ -38,11 +47,40 @@ def limit_rules(gql: GraphQLSettings) -> tuple[type[ASTValidationRule], ...]:
 def cache_extensions(*, production: bool) -> list[Callable[[], SchemaExtension]]:
     """Parser and validation caches (one instance per operation, as strawberry requires); no introspection in
     production. The token limit and the depth/alias rules are applied by ``RecapOperation``."""
-    factories: list[Callable[[], SchemaExtension]] = [lambda: ParserCache(maxsize=512),
+    factories: list[Callable[[], SchemaExtension]] = [ErrorCodes, lambda: ParserCache(maxsize=512),
                                                       lambda: ValidationCache(maxsize=512)]
     if production:
         factories.append(DisableIntrospection)
     return factories
+
+
+def error_code(error: GraphQLError) -> str:
+    """The stable code of ``error``: its own, else by kind (syntax / request validation / masked)."""
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str) and code:
+        return code
+    if isinstance(error, GraphQLSyntaxError):
+        return PARSE_FAILED
+    return VALIDATION_FAILED if error.path is None else INTERNAL_ERROR
+
+
+class ErrorCodes(SchemaExtension):
+    """Outermost: after masking, every error without ``extensions.code`` gets one (``error_code``)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        errors = list(context.pre_execution_errors or ())  # parse errors never reach ``result``
+        if isinstance(context.result, GraphQLExecutionResult | StrawberryExecutionResult):
+            errors += context.result.errors or ()
+        label_errors(errors)
+
+
+def label_errors(errors: Iterable[GraphQLError]) -> None:
+    """Give each error without ``extensions.code`` its ``error_code``."""
+    for error in errors:
+        if not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": error_code(error)}
 
 
 def _too_large(limit: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
@@ -52,13 +90,17 @@ def _too_large(limit: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
 
 
 class BodySizeLimit:
-    """ASGI wrapper answering 413 to HTTP requests whose body exceeds ``max_bytes`` (header or actual bytes)."""
+    """ASGI wrapper answering 413 to HTTP requests whose body exceeds ``max_bytes`` (header or actual bytes),
+    and closing a websocket (1009 "message too big") whose client sends a larger message."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.app(scope, _bounded_messages(receive, send, self.max_bytes), send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -88,6 +130,27 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+def _bounded_messages(receive: Receive, send: Send, max_bytes: int) -> Receive:
+    """``receive`` that turns a too large websocket message into a close (1009) the app sees as a disconnect."""
+    closed = False
+
+    async def bounded() -> Message:
+        nonlocal closed
+        if closed:
+            return {"type": "websocket.disconnect", "code": WS_MESSAGE_TOO_BIG}
+        message = await receive()
+        if message["type"] == "websocket.receive":
+            size = len(message.get("text") or "") + len(message.get("bytes") or b"")
+            if size > max_bytes:
+                closed = True
+                await send({"type": "websocket.close", "code": WS_MESSAGE_TOO_BIG,
+                            "reason": f"message larger than {max_bytes} bytes"})
+                return {"type": "websocket.disconnect", "code": WS_MESSAGE_TOO_BIG}
+        return message
+
+    return bounded
+
+
 def _replay(body: bytes, receive: Receive) -> Receive:
     sent = False
 
@@ -101,4 +164,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-__all__: list[Any] = ["REQUEST_TOO_LARGE", "BodySizeLimit", "cache_extensions", "limit_rules"]
+__all__: list[Any] = [
+    "INTERNAL_ERROR",
+    "PARSE_FAILED",
+    "REQUEST_TOO_LARGE",
+    "VALIDATION_FAILED",
+    "WS_MESSAGE_TOO_BIG",
+    "BodySizeLimit",
+    "ErrorCodes",
+    "cache_extensions",
+    "error_code",
+    "limit_rules",
+]

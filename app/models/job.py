@@ -52,6 +52,8 @@ class StageRun(Model):
     stage = fields.CharEnumField(Stage, max_length=16)
     state = fields.CharEnumField(StageState, max_length=16, default=StageState.PENDING)
     attempt = fields.IntField(default=0)
+    #: ``attempt`` when the job was last retried: this run's budget counts attempts after it.
+    attempts_before = fields.IntField(default=0)
     lease_expires_at = fields.DatetimeField(null=True)
     progress = fields.FloatField(default=0.0)
     message = fields.TextField(default="")

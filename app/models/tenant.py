@@ -14,8 +14,9 @@ class Tenant(Model):
     slug = fields.CharField(max_length=80, unique=True)
     webhook_url = fields.CharField(max_length=2000, null=True)
     webhook_secret = fields.CharField(max_length=200, null=True)
-    #: Plan tier: picks the queue priority class (``settings.priority.plans``).
-    plan = fields.CharField(max_length=32, default="standard")
+    #: Plan tier (``settings.plans``): decides the quota defaults, the rate tier and the queue priority
+    #: class (``settings.priority.plans``). Set by platform admins.
+    plan = fields.CharField(max_length=32, default="free")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

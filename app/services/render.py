@@ -14,19 +14,22 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import F
+
 from app.auth.principal import Principal
 from app.config import Settings, get_settings
 from app.db import tenant_tx
 from app.errors import ConflictError, NotFoundError, QuotaExceededError, ValidationError
-from app.models import Asset, AssetKind, AssetStatus, Job, JobState, Project, Role, Stage, StageRun, StageState
+from app.models import Job, JobState, Project, Role, Stage, StageRun, StageState
 from app.models.enums import ACTIVE_JOB_STATES, TERMINAL_JOB_STATES
 from app.pipeline import ORDER, next_stages
 from app.queue import enqueue_stage
 from app.services import render_events
+from app.services.render_inputs import check_option_assets
+from app.services.text import check_script_text, clean_name, parse_uuids
 
 PROFILES = ("1080p", "720p", "source")
 NARRATIONS = ("tts", "recorded", "none")
-MAX_SCRIPT_CHARS = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -44,16 +47,23 @@ class RenderOptions:
     words_per_minute: float = 160.0
 
     def __post_init__(self) -> None:
+        """Every option is checked here, before anything reaches the database (ids in canonical form)."""
         if self.profile not in PROFILES:
             raise ValidationError(f"profile must be one of {', '.join(PROFILES)}", "profile")
         if self.narration not in NARRATIONS:
             raise ValidationError(f"narration must be one of {', '.join(NARRATIONS)}", "narration")
-        if self.script_text is not None and len(self.script_text) > MAX_SCRIPT_CHARS:
-            raise ValidationError("the script is over 2 MB", "scriptText")
+        if self.script_text is not None:
+            check_script_text(self.script_text, field="scriptText")
         if not 60.0 <= self.words_per_minute <= 400.0:
             raise ValidationError("wordsPerMinute must be between 60 and 400", "wordsPerMinute")
-        if self.title is not None and len(self.title) > 200:
-            raise ValidationError("the title is over 200 characters", "title")
+        if self.title is not None:
+            object.__setattr__(self, "title", clean_name(self.title, field="title", allow_empty=True) or None)
+        object.__setattr__(self, "source_asset_ids", parse_uuids(list(self.source_asset_ids),
+                                                                 field="sourceAssetIds"))
+        for name, field_name in (("script_asset_id", "scriptAssetId"), ("narration_asset_id", "narrationAssetId")):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, parse_uuids([value], field=field_name)[0])
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
@@ -78,13 +88,8 @@ async def _job(conn: Any, principal: Principal, job_id: UUID | str, *, lock: boo
     return job
 
 
-async def _source_seconds(conn: Any, project: Project, options: RenderOptions) -> float:
-    query = Asset.filter(project_id=project.id, kind=AssetKind.SOURCE_VIDEO, status=AssetStatus.READY)
-    if options.source_asset_ids:
-        query = query.filter(id__in=options.source_asset_ids)
-    assets = await query.using_db(conn)
-    if not assets:
-        raise ValidationError("the project has no ready source video; upload one first", "projectId")
+async def _source_seconds(conn: Any, principal: Principal, project: Project, options: RenderOptions) -> float:
+    assets = await check_option_assets(conn, principal.tenant_id, project.id, options)
     return sum(float((a.probe or {}).get("duration") or 0.0) for a in assets)
 
 
@@ -119,8 +124,9 @@ async def start_render(principal: Principal, project_id: UUID | str, options: Re
     """Create a job with its stage runs and queue the first stage.
 
     Raises:
-        NotFoundError: the project is not the caller's tenant's.
-        ValidationError: bad options or no source video.
+        NotFoundError: the project, or an asset the options name, is not the caller's tenant's project's.
+        ValidationError: bad options, no source video, or a named asset of the wrong kind
+            (``WRONG_ASSET_KIND``) or not ready (``ASSET_NOT_READY``).
         QuotaExceededError: concurrent jobs or monthly minutes would be exceeded.
     """
     principal.require(Role.EDITOR)
@@ -129,7 +135,7 @@ async def start_render(principal: Principal, project_id: UUID | str, options: Re
         raise ValidationError("4K upscaling needs a GPU worker, and none is configured", "upscale")
     async with tenant_tx(principal.tenant_id) as conn:
         project = await _project(conn, principal, project_id)
-        seconds = await _source_seconds(conn, project, options)
+        seconds = await _source_seconds(conn, principal, project, options)
         await _admit(conn, principal.tenant_id, seconds, settings)
         job = await Job.create(tenant_id=principal.tenant_id, project_id=project.id, created_by_id=principal.user_id,
                                state=JobState.QUEUED, options=options.to_json(), source_seconds=seconds,
@@ -172,7 +178,8 @@ async def retry_job(principal: Principal, job_id: UUID | str, settings: Settings
         await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [str(principal.tenant_id)])
         await StageRun.filter(job_id=job.id, state__in=[StageState.FAILED, StageState.CANCELLED, StageState.RUNNING,
                                                         StageState.QUEUED]).using_db(conn).update(
-            state=StageState.PENDING, error_code=None, error_message=None, lease_expires_at=None)
+            state=StageState.PENDING, error_code=None, error_message=None, lease_expires_at=None,
+            attempts_before=F("attempt"))  # a fresh attempt budget; attempt numbers keep counting
         runs = await StageRun.filter(job_id=job.id).using_db(conn)
         ready = next_stages({r.stage: r.state for r in runs})
         await StageRun.filter(job_id=job.id, stage__in=ready).using_db(conn).update(state=StageState.QUEUED)

@@ -23,7 +23,7 @@ from app.config import Settings
 from app.db import tenant_tx
 from app.metrics import UPLOADS_COMPLETED
 from app.models import Asset, AssetKind, AssetStatus, Job, JobState, Stage, StageRun, StageState, Upload, UploadState
-from app.services.quota import STORAGE_PERIOD
+from app.services import quota
 from app.storage import Storage
 from app.uploads import service
 from app.uploads.clamd import scan_file
@@ -35,9 +35,9 @@ from media.errors import (
     NoAudioStreamError,
     ScriptTooLargeError,
 )
+from media.types import MAX_SCRIPT_BYTES
 
 log = logging.getLogger(__name__)
-MAX_SCRIPT_BYTES = 2 * 1024 * 1024
 HASH_BLOCK = 4 * 1024 * 1024
 _CONTENT_TYPES = {"mov": "video/mp4", "mp4": "video/mp4", "matroska": "video/x-matroska", "webm": "video/webm",
                   "avi": "video/x-msvideo", "mpegts": "video/mp2t", "mp3": "audio/mpeg", "wav": "audio/wav",
@@ -140,6 +140,8 @@ async def _record(upload: Upload, outcome: Outcome, *, size: int, sha256: str | 
                   content_type: str | None) -> None:
     tenant_id = service.tenant_of(upload)
     async with tenant_tx(tenant_id) as conn:
+        # Under the quota lock: the upload's reservation becomes stored bytes in one step for every checker.
+        await quota.lock_tenant_quota(conn, tenant_id)
         await Asset.create(id=outcome.asset_id, tenant_id=tenant_id, project_id=service.project_of(upload),
                            kind=upload.kind, status=outcome.status, filename=upload.filename,
                            storage_key=upload.storage_key if outcome.status is AssetStatus.READY else "",
@@ -151,11 +153,7 @@ async def _record(upload: Upload, outcome: Outcome, *, size: int, sha256: str | 
             state=state, asset_id=outcome.asset_id, error_code=outcome.error_code, offset=size,
             completed_at=service.now())
         if outcome.status is AssetStatus.READY:
-            await conn.execute_query(
-                "INSERT INTO usage_counters (id, tenant_id, period, processing_seconds, storage_bytes, updated_at) "
-                "VALUES (gen_random_uuid(), $1, $2, 0, $3, now()) ON CONFLICT (tenant_id, period) DO UPDATE "
-                "SET storage_bytes = usage_counters.storage_bytes + EXCLUDED.storage_bytes, updated_at = now()",
-                [str(tenant_id), STORAGE_PERIOD, size])
+            await quota.add_stored_bytes(conn, tenant_id, size)
     upload.state, upload.error_code = state, outcome.error_code
     upload.asset_id = outcome.asset_id  # type: ignore[attr-defined]
 

@@ -1,13 +1,14 @@
 """Starlette routes of the tus 1.0.0 server under ``/uploads/`` (plus downloads and the Drive hook).
 
-    POST   /uploads/          create (Upload-Length or Upload-Defer-Length: 1; Upload-Metadata)
+    POST   /uploads/          create (Upload-Length or Upload-Defer-Length: 1, not both; Upload-Metadata)
     HEAD   /uploads/{id}      offset, length, expiry (Cache-Control: no-store)
     PATCH  /uploads/{id}      append (application/offset+octet-stream; optional Upload-Checksum)
     DELETE /uploads/{id}      terminate
     OPTIONS                   capabilities
 
 Every answer carries ``Tus-Resumable: 1.0.0``; errors carry a JSON body ``{"error": {"code", "message"}}``.
-Bearer auth; one request at a time per upload (423 Locked for a second one).
+Bearer auth; one request at a time per upload (423 Locked for a second one). ``Location`` is built from
+``RECAP_PUBLIC_URL`` (app.urls), never from the request's Host header.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from app.errors import AppError, AuthError, NotFoundError, PermissionDeniedError
 from app.metrics import UPLOAD_BYTES
 from app.models import Upload
 from app.redis import get_redis
-from app.storage import Storage, get_storage
 from app.storage.errors import StorageError
+from app.storage.shared import request_storage
 from app.uploads import service, tus
 from app.uploads.clamd import ScanError
 from app.uploads.completion import Outcome, complete_upload
 from app.uploads.lock import UploadLock
+from app.urls import public_url
 
 Handler = Callable[[Request], Awaitable[Response]]
 _STATUS = {AuthError: 401, NotFoundError: 404, PermissionDeniedError: 403, QuotaExceededError: 413,
@@ -41,13 +43,6 @@ _STATUS = {AuthError: 401, NotFoundError: 404, PermissionDeniedError: 403, Quota
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
-
-
-def _storage(request: Request) -> Storage:
-    storage = getattr(request.app.state, "storage", None)
-    if storage is None:
-        storage = request.app.state.storage = get_storage(_settings(request))
-    return storage  # type: ignore[no-any-return]
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -103,19 +98,15 @@ async def options(request: Request) -> Response:
 async def create(request: Request) -> Response:
     principal = await principal_from_request(request)
     settings = _settings(request)
-    if "upload-length" in request.headers:
-        length: int | None = tus.parse_int(request.headers["upload-length"], "Upload-Length")
-    elif request.headers.get("upload-defer-length") == "1":
-        length = None
-    else:
-        raise tus.TusError(400, "UPLOAD_LENGTH_REQUIRED", "send Upload-Length or Upload-Defer-Length: 1")
+    length = tus.parse_creation_length(request.headers.get("upload-length"),
+                                       request.headers.get("upload-defer-length"))
     raw = request.headers.get("upload-metadata")
     metadata = tus.parse_metadata(raw)
     upload = await service.create_upload(principal, settings, metadata=metadata, length=length, raw_metadata=raw)
-    headers = {"Location": str(request.url_for("tus_upload", upload_id=str(upload.id))), "Upload-Offset": "0",
+    headers = {"Location": public_url(settings, f"/uploads/{upload.id}"), "Upload-Offset": "0",
                **_expiry_headers(upload)}
     if length == 0:  # complete on creation; the content check still runs (and refuses an empty file)
-        outcome = await complete_upload(upload, settings, _storage(request))
+        outcome = await complete_upload(upload, settings, request_storage(request))
         headers.update({"Recap-Asset-Id": str(outcome.asset_id), "Recap-Upload-State": upload.state.value})
         if outcome.error_code:
             headers["Recap-Error-Code"] = outcome.error_code
@@ -178,7 +169,7 @@ async def _patch_locked(request: Request, principal: Principal, offset: int,
     if upload.state not in service.OPEN_STATES:
         if offset != upload.offset:
             raise tus.TusError(409, "OFFSET_MISMATCH", "the upload is finished", {"Upload-Offset": str(upload.offset)})
-        return _outcome_response(upload, await complete_upload(upload, settings, _storage(request)))
+        return _outcome_response(upload, await complete_upload(upload, settings, request_storage(request)))
     current = service.committed_offset(upload, settings)
     if offset != current:
         raise tus.TusError(409, "OFFSET_MISMATCH", f"Upload-Offset is {offset}, the upload is at {current}",
@@ -200,7 +191,7 @@ async def _patch_locked(request: Request, principal: Principal, offset: int,
     if result.interrupted:  # nobody is listening any more
         return Response(status_code=400)
     if upload.length is not None and result.offset == upload.length:
-        return _outcome_response(upload, await complete_upload(upload, settings, _storage(request)))
+        return _outcome_response(upload, await complete_upload(upload, settings, request_storage(request)))
     return Response(status_code=204, headers={"Upload-Offset": str(result.offset), **_expiry_headers(upload)})
 
 

@@ -29,13 +29,13 @@ def ops_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def project_with_clip(settings: Settings, ops_clip: Path, tenant_factory: Any, user_factory: Any
                       ) -> Callable[..., Awaitable[tuple[Principal, str, Project]]]:
-    """``await project_with_clip(plan="standard", webhook_url=None)``: (editor principal, its token, a project
+    """``await project_with_clip(plan="free", webhook_url=None)``: (editor principal, its token, a project
     whose source video, the clip, is stored and READY)."""
     from media.probe import probe
 
     storage = get_storage(settings)
 
-    async def make(plan: str = "standard", webhook_url: str | None = None, tenant: Tenant | None = None
+    async def make(plan: str = "free", webhook_url: str | None = None, tenant: Tenant | None = None
                    ) -> tuple[Principal, str, Project]:
         tenant = tenant or await tenant_factory()
         async with system_tx():
@@ -61,7 +61,7 @@ SCRIPT_TEXT = "# One\n\nA beat."
 
 @pytest.fixture
 def render_job(settings: Settings, project_with_clip: Any) -> Callable[..., Awaitable[tuple[Principal, Job]]]:
-    """``await render_job(plan="standard", webhook_url=None)``: a tenant, a project with the clip, a started job."""
+    """``await render_job(plan="free", webhook_url=None)``: a tenant, a project with the clip, a started job."""
     from app.services import render
 
     async def make(**kwargs: Any) -> tuple[Principal, Job]:

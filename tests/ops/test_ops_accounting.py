@@ -44,7 +44,7 @@ async def test_stage_run_records_resources_and_cost(settings: Settings, render_j
     assert (fresh.cpu_seconds, fresh.wall_seconds, fresh.cost) == pytest.approx(
         (run.cpu_seconds, run.wall_seconds, run.cost))
     assert _sample("recap_stage_duration_seconds_count", {"stage": "ingest", "outcome": "done"}) == before + 1
-    assert _sample("recap_stage_queue_wait_seconds_count", {"queue": "recap:queue:cpu", "priority": "1"}) >= 1
+    assert _sample("recap_stage_queue_wait_seconds_count", {"queue": "recap:queue:cpu", "priority": "0"}) >= 1
 
     [mine] = await usage.month_usage(principal, datetime.now(UTC).strftime("%Y-%m"), settings=settings)
     assert mine.tenant_id == principal.tenant_id and mine.jobs == 1

@@ -18,7 +18,7 @@ from tests.ops.conftest import clear_queues
 async def test_api_metrics_show_queue_depth_and_jobs(client: Any, render_job: Any, redis_client: Any) -> None:
     await clear_queues(redis_client)
     await render_job()
-    await render_job(plan="pro")
+    await render_job(plan="studio")
     text = (await client.get("/metrics")).text
     assert 'recap_queue_messages{queue="recap:queue:cpu",state="ready"} 2.0' in text
     assert 'recap_queue_messages{queue="recap:queue:gpu",state="ready"} 0.0' in text

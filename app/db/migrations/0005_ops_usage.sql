@@ -1,6 +1,6 @@
 -- Operations: plan tiers (queue priority), per-stage resource usage and cost, tenant budgets, egress.
 
-ALTER TABLE tenants ADD COLUMN plan VARCHAR(32) NOT NULL DEFAULT 'standard';
+-- tenants.plan comes from 0002_auth_access (one plan tier decides quota, rates and queue priority).
 
 ALTER TABLE stage_runs
     ADD COLUMN cpu_seconds       DOUBLE PRECISION NOT NULL DEFAULT 0,
