@@ -30,6 +30,7 @@ from app.errors import NotFoundError, PermissionDeniedError, QuotaExceededError,
 from app.models import Job, QuotaPolicy, Tenant, UsageCounter
 from app.models.enums import ACTIVE_JOB_STATES
 from app.services import audit
+from app.services.counters import add_usage
 
 STORAGE_PERIOD = "total"
 
@@ -158,3 +159,47 @@ async def set_tenant_plan(principal: Principal, tenant_id: UUID, plan: str, sett
         await audit.record(conn, tenant_id=tenant_id, actor_id=principal.actor_id, action="quota.plan_changed",
                            target_type="tenant", target_id=str(tenant_id), data={"plan": plan})
         return await read_quota(conn, tenant_id, settings.quota)
+
+
+# --- Storage accounting (lock and counter). Every storage-quota decision of the code base goes through
+# --- these: uploads, delivery, deletion, exports, retention. Policy functions live above.
+
+#: Second key of the per-tenant advisory lock (``hashtextextended(tenant, 7)``): shared with job admission,
+#: so every quota decision of one tenant is serialised by one lock.
+QUOTA_LOCK_SPACE = 7
+
+
+async def lock_tenant_quota(conn: Any, tenant_id: UUID) -> None:
+    """Serialise the quota decisions of ``tenant_id`` until ``conn``'s transaction ends.
+
+    Every check-then-charge of stored bytes takes this lock first, so two of them (an upload and a
+    delivery, two uploads) can never both see the same headroom.
+    """
+    await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))",
+                             [str(tenant_id), QUOTA_LOCK_SPACE])
+
+
+async def add_stored_bytes(conn: Any, tenant_id: UUID, delta: int) -> None:
+    """Add ``delta`` bytes (negative: a credit) to the tenant's storage counter; it never goes below 0."""
+    await add_usage(conn, tenant_id, STORAGE_PERIOD, storage_bytes=delta)
+
+
+def charged_bytes(outputs: Any) -> int:
+    """Bytes a job's delivery charged: exactly the sizes recorded in ``Job.outputs`` (runners/stages/deliver)."""
+    if not isinstance(outputs, dict):
+        return 0
+    return sum(int(item.get("size") or 0) for item in outputs.values() if isinstance(item, dict))
+
+
+async def ensure_storage_fits(conn: Any, tenant_id: UUID, extra: int, *, reserved: int = 0,
+                              defaults: QuotaDefaults | None = None, field: str = "storage") -> QuotaReport:
+    """Take the tenant's quota lock, then raise QuotaExceededError unless ``extra`` more bytes fit.
+
+    ``reserved`` are bytes promised to work in flight (open uploads) that are not counted yet.
+    """
+    await lock_tenant_quota(conn, tenant_id)
+    report = await read_quota(conn, tenant_id, defaults)
+    if report.storage_bytes_used + reserved + extra > report.storage_bytes_limit:
+        left = max(0, report.storage_bytes_limit - report.storage_bytes_used - reserved)
+        raise QuotaExceededError(f"{extra:,} bytes do not fit the storage quota; {left:,} bytes are left", field)
+    return report

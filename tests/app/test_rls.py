@@ -23,10 +23,12 @@ from app.models import (
     Membership,
     Project,
     QuotaPolicy,
+    RetentionPolicy,
     Role,
     Stage,
     StageRun,
     Tenant,
+    TenantBudget,
     Upload,
     UsageCounter,
     User,
@@ -56,6 +58,8 @@ async def _rows_for(tenant: Tenant) -> None:
     await AuditEvent.create(tenant=tenant, actor=user, action="test")
     await Invitation.create(tenant=tenant, email="x@example.com", role=Role.EDITOR, token_hash=uuid.uuid4().hex,
                             expires_at=datetime.now(UTC) + timedelta(days=1))
+    await RetentionPolicy.create(tenant=tenant, outputs_days=30)
+    await TenantBudget.create(tenant=tenant, monthly_cost=10.0)
 
 
 @pytest.fixture(scope="module")
