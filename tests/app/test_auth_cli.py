@@ -8,6 +8,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 
+import pytest
 from typer.testing import CliRunner
 
 from app.cli import app as cli
@@ -66,3 +67,15 @@ def test_platform_admin_flag_and_plans_from_the_cli(settings: Settings) -> None:
     assert nobody.exit_code == 1 and "NOT_FOUND" in nobody.output, nobody.output
     empty = recap(settings, "admin", "outbox", "nobody@example.com")
     assert empty.exit_code == 0 and "no messages" in empty.output
+
+
+def test_plan_tiers_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as mp:
+        mp.setenv("RECAP_PLANS", '{"team": {"concurrent_jobs": 5, "processing_minutes_per_month": 100, '
+                                 '"storage_bytes": 10}}')
+        custom = Settings()
+    assert custom.plan_limits("free") == custom.quota
+    limits = custom.plan_limits("team")
+    assert limits is not None and limits.concurrent_jobs == 5
+    assert custom.plan_limits("pro") is None  # RECAP_PLANS replaces the default tiers
+    assert Settings().plan_limits("studio") is not None
