@@ -17,6 +17,7 @@ from strawberry.types import Info
 from app.graphql.context import RecapContext
 from app.graphql.permissions import AUTHENTICATED
 from app.graphql.types.render import ProgressEvent
+from app.metrics import counted_subscription
 from app.ratelimit.live import subscription_slot
 from app.services import progress
 from app.services.text import parse_id
@@ -32,8 +33,8 @@ class JobSubscription:
         settings = info.context.settings
         assert settings.redis_url
         async with subscription_slot(principal, settings):
-            async for event, stages in progress.job_events(principal, parse_id(job_id, what="job", field="jobId"),
-                                                           settings.redis_url):
+            async for event, stages in counted_subscription(progress.job_events(
+                    principal, parse_id(job_id, what="job", field="jobId"), settings.redis_url)):
                 yield ProgressEvent.from_event(event, stages)  # type: ignore[arg-type]
 
     @strawberry.subscription(permission_classes=AUTHENTICATED,
@@ -44,6 +45,6 @@ class JobSubscription:
         settings = info.context.settings
         assert settings.redis_url
         async with subscription_slot(principal, settings):
-            async for event, stages in progress.project_events(
-                    principal, parse_id(project_id, what="project", field="projectId"), settings.redis_url):
+            async for event, stages in counted_subscription(progress.project_events(
+                    principal, parse_id(project_id, what="project", field="projectId"), settings.redis_url)):
                 yield ProgressEvent.from_event(event, stages)  # type: ignore[arg-type]
