@@ -1,0 +1,47 @@
+"""Queries: ``dataExport``, ``retentionPolicy``, ``retentionPreview``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import RecapContext
+from app.graphql.permissions import AUTHENTICATED
+from app.graphql.types.governance import DataExport, RetentionPolicy, RetentionPreview
+from app.models import Role
+from app.services import export, retention
+from app.services.text import parse_id
+from app.storage import get_storage
+
+
+@strawberry.type
+class GovernanceQuery:
+    @strawberry.field(permission_classes=AUTHENTICATED, description="One of your data exports (null: unknown).")
+    async def data_export(self, info: Info[RecapContext, Any], id: strawberry.ID) -> DataExport | None:
+        from app.errors import NotFoundError
+
+        try:
+            row, _ = await export.get_data_export(info.context.principal(), parse_id(id, what="export"),
+                                                  info.context.settings)
+        except NotFoundError:
+            return None
+        return DataExport.from_model(row, info.context.settings)
+
+    @strawberry.field(permission_classes=AUTHENTICATED, description="Your tenant's retention policy.")
+    async def retention_policy(self, info: Info[RecapContext, Any]) -> RetentionPolicy:
+        return RetentionPolicy.from_model(await retention.get_retention_policy(info.context.principal()))
+
+    @strawberry.field(permission_classes=AUTHENTICATED,
+                      description="A dry run of your tenant's retention policy (admins+): what would go now.")
+    async def retention_preview(self, info: Info[RecapContext, Any]) -> RetentionPreview:
+        principal = info.context.principal()
+        principal.require(Role.ADMIN)
+        storage = get_storage(info.context.settings)
+        try:
+            report = await retention.enforce(info.context.settings, storage, dry_run=True,
+                                             tenant_id=principal.tenant_id)
+        finally:
+            await storage.close()
+        return RetentionPreview.from_report(report.tenants[0] if report.tenants else None)
