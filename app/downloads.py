@@ -20,6 +20,7 @@ import mimetypes
 import re
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 from urllib.parse import quote
 from uuid import UUID
@@ -30,11 +31,14 @@ from starlette.routing import BaseRoute, Route
 
 from app.config import Settings
 from app.db import tenant_tx
+from app.metrics import DOWNLOAD_BYTES, counted_bytes
 from app.models import Asset, AssetStatus, Job, Project
-from app.storage import Storage, get_storage
+from app.services.usage import record_egress
 from app.storage.errors import InvalidKeyError
 from app.storage.keys import validate_key
+from app.storage.shared import request_storage
 from app.uploads.names import sanitize_filename
+from app.urls import public_url
 
 OwnerKind = Literal["job", "asset", "project", "export"]
 _CONTEXT = b"recap-download-v1:"
@@ -74,7 +78,7 @@ def sign_download(settings: Settings, *, tenant_id: UUID, owner: tuple[OwnerKind
     name = sanitize_filename(filename or key.rsplit("/", 1)[-1])
     body = {"t": str(tenant_id), "o": f"{owner[0]}:{owner[1]}", "k": key, "e": expires, "n": name}
     payload = _b64(json.dumps(body, separators=(",", ":")).encode())
-    return f"{settings.public_url.rstrip('/')}/downloads/{payload}.{_mac(settings.signing_secret, payload)}"
+    return public_url(settings, f"/downloads/{payload}.{_mac(settings.signing_secret, payload)}")
 
 
 class GrantError(Exception):
@@ -167,20 +171,13 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def _storage(request: Request) -> Storage:
-    storage = getattr(request.app.state, "storage", None)
-    if storage is None:
-        storage = request.app.state.storage = get_storage(request.app.state.settings)
-    return storage  # type: ignore[no-any-return]
-
-
 async def download(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     size = 0
     try:
         grant = verify_token(settings, request.path_params["token"])
         content_type = await check_owner(grant)
-        storage = _storage(request)
+        storage = request_storage(request)
         stat = await storage.stat(grant.key)
         if stat is None:
             raise GrantError(404, "NOT_FOUND", "this file no longer exists")
@@ -201,8 +198,9 @@ async def download(request: Request) -> Response:
     status = 206 if span is not None else 200
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=media_type)
-    return StreamingResponse(storage.open_range(grant.key, start, end), status_code=status, headers=headers,
-                             media_type=media_type)
+    body = counted_bytes(storage.open_range(grant.key, start, end), DOWNLOAD_BYTES,
+                         partial(record_egress, grant.tenant_id))
+    return StreamingResponse(body, status_code=status, headers=headers, media_type=media_type)
 
 
 def download_routes() -> list[BaseRoute]:

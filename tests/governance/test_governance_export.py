@@ -19,7 +19,8 @@ from app.services import render
 pytestmark = pytest.mark.slow
 
 EXPORT = "mutation { requestDataExport { __typename ... on DataExport { id state downloadUrl } } }"
-STATUS = "query($id: ID!) { dataExport(id: $id) { state sizeBytes expiresAt downloadUrl } }"
+STATUS = ("query($id: ID!) { dataExport(id: $id) { __typename ... on DataExport { state sizeBytes expiresAt "
+          "downloadUrl } } }")
 
 
 async def test_export_zip_holds_the_account_its_work_and_its_files(
@@ -67,7 +68,8 @@ async def test_export_zip_holds_the_account_its_work_and_its_files(
 
     # Another user cannot see it; the link dies with the export's expiry.
     _, stranger = await user_factory(tenant, Role.OWNER)
-    assert (await gql(STATUS, {"id": queued["id"]}, token=stranger))["data"]["dataExport"] is None
+    assert (await gql(STATUS, {"id": queued["id"]}, token=stranger))["data"]["dataExport"] == {
+        "__typename": "NotFoundError"}
     grant = verify_token(settings, path)
     async with system_tx():
         await DataExport.filter(id=queued["id"]).update(expires_at=grant_expired())

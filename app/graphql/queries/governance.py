@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
+from app.errors import AppError
 from app.graphql.context import RecapContext
+from app.graphql.errors import NotFoundError, error_for
 from app.graphql.permissions import AUTHENTICATED
 from app.graphql.types.governance import DataExport, RetentionPolicy, RetentionPreview
 from app.models import Role
@@ -15,18 +17,18 @@ from app.services import export, retention
 from app.services.text import parse_id
 from app.storage import get_storage
 
+DataExportResult = Annotated[DataExport | NotFoundError, strawberry.union("DataExportResult")]
+
 
 @strawberry.type
 class GovernanceQuery:
-    @strawberry.field(permission_classes=AUTHENTICATED, description="One of your data exports (null: unknown).")
-    async def data_export(self, info: Info[RecapContext, Any], id: strawberry.ID) -> DataExport | None:
-        from app.errors import NotFoundError
-
+    @strawberry.field(permission_classes=AUTHENTICATED, description="One of your data exports.")
+    async def data_export(self, info: Info[RecapContext, Any], id: strawberry.ID) -> DataExportResult:
         try:
             row, _ = await export.get_data_export(info.context.principal(), parse_id(id, what="export"),
                                                   info.context.settings)
-        except NotFoundError:
-            return None
+        except AppError as ex:
+            return error_for(ex, DataExportResult)
         return DataExport.from_model(row, info.context.settings)
 
     @strawberry.field(permission_classes=AUTHENTICATED, description="Your tenant's retention policy.")
