@@ -60,6 +60,13 @@ CASES: dict[str, Case] = {
                         f"{{ {E} }} }}", lambda a: {"j": str(a.job.id)}, "NOT_FOUND"),
     "alignment": (f"query($j: ID!) {{ alignment(jobId: $j) {{ {E} }} }}", lambda a: {"j": str(a.job.id)},
                   "NOT_FOUND"),
+    # Storage and governance (a user's export id is only ever the user's: A's job id stands in).
+    "deleteJob": (f"mutation($id: ID!) {{ deleteJob(id: $id) {{ {E} }} }}", lambda a: {"id": str(a.job.id)},
+                  "NOT_FOUND"),
+    "deleteAsset": (f"mutation($id: ID!) {{ deleteAsset(id: $id) {{ {E} }} }}", lambda a: {"id": str(a.asset.id)},
+                    "NOT_FOUND"),
+    "dataExport": (f"query($id: ID!) {{ dataExport(id: $id) {{ {E} }} }}", lambda a: {"id": str(a.job.id)},
+                   "NOT_FOUND"),
     # Uploads.
     "prepareUpload": (f'mutation($p: ID!) {{ prepareUpload(input: {{projectId: $p, filename: "x.mp4"}}) {{ {E} }} }}',
                       lambda a: {"p": str(a.project.id)}, "NOT_FOUND"),
