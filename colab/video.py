@@ -130,12 +130,13 @@ class _Pipe:
 
     def get(self) -> Any:
         while True:
+            if self.stop.is_set():  # cancelled or failed: drop what is queued
+                return _Pipe.END
             try:
                 item = self.q.get(timeout=0.1)
                 break
             except queue.Empty:
-                if self.stop.is_set():
-                    return _Pipe.END
+                continue
         if isinstance(item, BaseException):
             raise item
         return item
@@ -237,6 +238,10 @@ def _encode_all(job: _EncodeJob, pipe: _Pipe) -> int:
                     pending = next(audio, None)
                 out.mux(vs.encode(frame))
                 count += 1
+                if pipe.stop.is_set():
+                    return count  # cancelled: no encoder flush (seconds of lookahead at 4K)
+        if pipe.stop.is_set():
+            return count
         out.mux(vs.encode(None))
         while pending is not None:
             out.mux(pending[1])
