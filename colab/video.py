@@ -120,13 +120,15 @@ class _Pipe:
         self.q: queue.Queue[Any] = queue.Queue(depth)
         self.stop = threading.Event()
 
-    def put(self, item: Any) -> None:
+    def put(self, item: Any, abort: Callable[[], bool] | None = None) -> None:
+        """Blocks while the consumer is behind; raises UpscaleCancelledError when ``abort()`` turns true."""
         while not self.stop.is_set():
             try:
                 self.q.put(item, timeout=0.1)
                 return
             except queue.Full:
-                continue
+                if abort is not None and abort():
+                    raise UpscaleCancelledError("upscale cancelled") from None
 
     def get(self) -> Any:
         while True:
@@ -293,7 +295,7 @@ def upscale_video(src: Path, dest: Path, up: Upscaler, options: VideoOptions | N
             t0 = time.perf_counter()
             frames = _infer(up, batch.frames, geometry)
             model_seconds += time.perf_counter() - t0
-            encoded.put(_Batch(frames, batch.pts))
+            encoded.put(_Batch(frames, batch.pts), abort=cancel)  # a slow encoder must not delay a cancel
             frames_in += len(batch.pts)
             if progress is not None and total:
                 progress(min(1.0, frames_in / total))
