@@ -25,16 +25,16 @@ from app.events import close_hubs
 from app.gpu.routes import gpu_routes
 from app.health import healthz, readyz
 from app.http_routes import extra_routes
-from app.metrics import PrometheusMiddleware, metrics
 from app.logs import RequestIdMiddleware
+from app.metrics import PrometheusMiddleware, metrics
 from app.metrics_access import guard_metrics
 from app.observability import init_sentry
 from app.queue import close_pool
 from app.ratelimit import RateLimitMiddleware
-from app.tracing import TracingMiddleware, init_tracing
 from app.redis import close_redis
 from app.security_headers import SecurityHeadersMiddleware
 from app.storage.shared import close_shared_storages, shared_storage
+from app.tracing import TracingMiddleware, init_tracing
 
 log = logging.getLogger(__name__)
 

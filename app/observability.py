@@ -12,6 +12,7 @@ leaves the process.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from importlib import metadata
@@ -26,7 +27,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
-_IPV6 = re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b")
+_IPV6_CANDIDATE = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
 _SECRET_KEYS = re.compile(r"(?i)(pass(word)?|secret|token|authorization|cookie|session|api[_-]?key|dsn|"
                           r"email|e-mail|ip_address|remote_addr|x-forwarded-for|x-real-ip|signature)")
 
@@ -71,10 +72,18 @@ def scrub(value: Any, key: str = "") -> Any:
             return [value[0], FILTERED]
         return [scrub(v) for v in value]
     if isinstance(value, str):
-        for pattern in (_JWT, _BEARER, _EMAIL, _IPV6, _IPV4):
+        for pattern in (_JWT, _BEARER, _EMAIL, _IPV4):
             value = pattern.sub(FILTERED, value)
-        return value
+        return _IPV6_CANDIDATE.sub(_ipv6_or_same, value)
     return value
+
+
+def _ipv6_or_same(match: re.Match[str]) -> str:
+    try:
+        ipaddress.IPv6Address(match.group(0))
+    except ValueError:
+        return match.group(0)  # e.g. a clock time "12:30:45"
+    return FILTERED
 
 
 def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:

@@ -128,8 +128,9 @@ def main() -> None:
                      "backlog_makespan_median_s": round(statistics.median(r["makespan"]), 3),
                      "samples": len(r["waits"])}
     fifo, fair = out["fifo"], out["fair"]
-    out["ratio_fifo_over_fair_p50"] = round(fifo["first_stage_wait_p50_s"] / max(fair["first_stage_wait_p50_s"], 1e-6), 1)
-    out["ratio_fifo_over_fair_p99"] = round(fifo["first_stage_wait_p99_s"] / max(fair["first_stage_wait_p99_s"], 1e-6), 1)
+    for q in ("p50", "p99"):
+        key = f"first_stage_wait_{q}_s"
+        out[f"ratio_fifo_over_fair_{q}"] = round(fifo[key] / max(fair[key], 1e-6), 1)
     out["backlog_makespan_fair_over_fifo"] = round(
         fair["backlog_makespan_median_s"] / fifo["backlog_makespan_median_s"], 3)
     print(f"{'':6} {'p50 wait':>10} {'p99 wait':>10} {'backlog makespan':>18}")

@@ -148,7 +148,7 @@ class CpuWorker:
 
 
 def build_worker(settings: Settings | None = None, *, queue: str = CPU_QUEUE, burst: bool = False,
-                 ctx: dict[str, Any] | None = None, handle_signals: bool = True) -> Worker:
+                 ctx: dict[str, Any] | None = None, handle_signals: bool = True, max_burst_jobs: int = -1) -> Worker:
     settings = settings or get_settings()
     assert settings.redis_url, "REDIS_URL must be set (the CLI starts an embedded server when it is unset)"
     rs: RedisSettings = redis_settings(settings.redis_url)
@@ -156,7 +156,8 @@ def build_worker(settings: Settings | None = None, *, queue: str = CPU_QUEUE, bu
     return create_worker(
         CpuWorker, redis_settings=rs, queue_name=queue, burst=burst, cron_jobs=crons,  # type: ignore[arg-type]
         ctx={"settings": settings, "queue_name": queue, **(ctx or {})}, max_jobs=settings.worker.max_jobs,
-        handle_signals=handle_signals, poll_delay=0.2, job_completion_wait=settings.worker.stop_wait_seconds)
+        handle_signals=handle_signals, poll_delay=0.2, job_completion_wait=settings.worker.stop_wait_seconds,
+        max_burst_jobs=max_burst_jobs)
 
 
 async def _run_once(settings: Settings, queue: str, burst: bool) -> None:

@@ -25,6 +25,7 @@ from app.models.enums import ACTIVE_JOB_STATES, TERMINAL_JOB_STATES
 from app.pipeline import ORDER, next_stages
 from app.queue import enqueue_stage
 from app.services import render_events
+from app.services.counters import add_usage
 from app.services.render_inputs import check_option_assets
 from app.services.text import check_script_text, clean_name, parse_uuids
 
@@ -142,11 +143,7 @@ async def _admit(conn: Any, tenant_id: UUID, seconds: float, settings: Settings)
         raise QuotaExceededError(
             f"this render needs {seconds / 60:.1f} min; {max(0.0, limit_minutes - used_s / 60):.1f} of "
             f"{limit_minutes} min are left this month", "processingMinutes")
-    await conn.execute_query(
-        "INSERT INTO usage_counters (id, tenant_id, period, processing_seconds, storage_bytes, updated_at) "
-        "VALUES (gen_random_uuid(), $1, $2, $3, 0, now()) ON CONFLICT (tenant_id, period) DO UPDATE "
-        "SET processing_seconds = usage_counters.processing_seconds + EXCLUDED.processing_seconds, updated_at = now()",
-        [str(tenant_id), _period(), seconds])
+    await add_usage(conn, tenant_id, _period(), processing_seconds=seconds)
 
 
 async def start_render(principal: Principal, project_id: UUID | str, options: RenderOptions,

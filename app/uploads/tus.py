@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
+import errno
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -225,7 +227,17 @@ async def append_stream(path: Path, offset: int, body: AsyncIterator[bytes], *, 
         await pipe.drain()
         await asyncio.to_thread(sink.rollback, offset)
         raise
+    except OSError as ex:  # the disk: keep the part file at the last offset the client was told about
+        with contextlib.suppress(OSError):
+            await pipe.drain()
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(sink.rollback, offset)
+        if ex.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise TusError(507, "INSUFFICIENT_STORAGE",
+                           "the server's disk is full; nothing of this request was kept, retry later") from ex
+        raise
     finally:
-        await pipe.drain()
+        with contextlib.suppress(OSError):
+            await pipe.drain()
         await asyncio.to_thread(sink.close)
     return AppendResult(offset + written, written, interrupted)

@@ -27,21 +27,20 @@ def ops_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def render_job(settings: Settings, ops_clip: Path, tenant_factory: Any, user_factory: Any
-               ) -> Callable[..., Awaitable[tuple[Principal, Job]]]:
-    """``await render_job(plan="free", webhook_url=None)``: a tenant, a project with the clip, a started job."""
+def project_with_clip(settings: Settings, ops_clip: Path, tenant_factory: Any, user_factory: Any
+                      ) -> Callable[..., Awaitable[tuple[Principal, str, Project]]]:
+    """``await project_with_clip(plan="free", webhook_url=None)``: (editor principal, its token, a project
+    whose source video, the clip, is stored and READY)."""
     from media.probe import probe
-
-    from app.services import render
 
     storage = get_storage(settings)
 
     async def make(plan: str = "free", webhook_url: str | None = None, tenant: Tenant | None = None
-                   ) -> tuple[Principal, Job]:
+                   ) -> tuple[Principal, str, Project]:
         tenant = tenant or await tenant_factory()
         async with system_tx():
             await Tenant.filter(id=tenant.id).update(plan=plan, webhook_url=webhook_url, webhook_secret="s3cret")
-        user, _ = await user_factory(tenant, Role.EDITOR)
+        user, token = await user_factory(tenant, Role.EDITOR)
         principal = Principal(user.id, tenant.id, Role.EDITOR)
         async with system_tx():
             project = await Project.create(tenant_id=tenant.id, name=f"p-{uuid.uuid4().hex[:6]}")
@@ -52,9 +51,23 @@ def render_job(settings: Settings, ops_clip: Path, tenant_factory: Any, user_fac
                                status=AssetStatus.READY, filename="clip.mp4", storage_key=key,
                                size_bytes=ops_clip.stat().st_size, probe=probe(ops_clip).to_json(),
                                sha256=hashlib.sha256(ops_clip.read_bytes()).hexdigest())
+        return principal, token, project
+
+    return make
+
+
+SCRIPT_TEXT = "# One\n\nA beat."
+
+
+@pytest.fixture
+def render_job(settings: Settings, project_with_clip: Any) -> Callable[..., Awaitable[tuple[Principal, Job]]]:
+    """``await render_job(plan="free", webhook_url=None)``: a tenant, a project with the clip, a started job."""
+    from app.services import render
+
+    async def make(**kwargs: Any) -> tuple[Principal, Job]:
+        principal, _, project = await project_with_clip(**kwargs)
         job = await render.start_render(principal, project.id,
-                                        render.RenderOptions(script_text="# One\n\nA beat.", narration="none"),
-                                        settings)
+                                        render.RenderOptions(script_text=SCRIPT_TEXT, narration="none"), settings)
         return principal, job
 
     return make
@@ -88,3 +101,20 @@ async def clear_queues(redis: Any) -> None:
         for job_id in await redis.zrange(queue, 0, -1):
             await redis.delete(f"arq:job:{job_id.decode()}", f"arq:in-progress:{job_id.decode()}")
         await redis.delete(queue)
+
+
+@pytest.fixture
+def run_worker_burst(settings: Settings) -> Callable[..., Awaitable[None]]:
+    """``await run_worker_burst()``: an in-process ARQ worker in burst mode until the queue is empty."""
+    import asyncio
+
+    from runners.worker import build_worker
+
+    async def run(limit_s: float = 120.0, max_jobs: int = -1) -> None:
+        worker = build_worker(settings, burst=True, handle_signals=False, max_burst_jobs=max_jobs)
+        try:
+            await asyncio.wait_for(worker.async_run(), limit_s)
+        finally:
+            await worker.close()
+
+    return run

@@ -34,7 +34,7 @@ async def test_a_backlog_does_not_starve_another_tenant(redis_client: Any) -> No
     assert heavy == sorted(heavy) and len(set(heavy)) == 200
     # The light tenant's first stage ranks behind only the heavy tenant's first one.
     assert sum(score < light for score in heavy) == 1
-    assert max(heavy + [light]) <= now + 50  # never deferred into the future: ready at once
+    assert max([*heavy, light]) <= now + 50  # never deferred into the future: ready at once
 
 
 async def test_higher_class_first_and_low_classes_age(redis_client: Any) -> None:
@@ -58,7 +58,8 @@ async def test_enqueue_carries_tenant_class_and_trace(settings: Settings, render
     assert free_msg["k"]["meta"]["class"] == 0
     assert "trace" in free_msg["k"]["meta"]
     order = [m.decode() for m in await redis_client.zrange(CPU_QUEUE, 0, -1)]
-    assert order.index(f"{pro_job.id}:ingest:1") < order.index(f"{free_job.id}:ingest:1")  # pro queued later, runs first
+    # pro was queued later and runs first
+    assert order.index(f"{pro_job.id}:ingest:1") < order.index(f"{free_job.id}:ingest:1")
     stats = await queue_stats(redis_client, CPU_QUEUE)
     assert stats["ready"] == 2 and stats["running"] == 0 and stats["deferred"] == 0
     assert stats["oldest_ready_age_s"] >= 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import redis.asyncio as aioredis
@@ -66,7 +66,7 @@ def fail_ingest_with(monkeypatch: pytest.MonkeyPatch, *errors: BaseException) ->
 
 
 class CapturedEvents(Transport):
-    events: list[dict[str, Any]] = []
+    events: ClassVar[list[dict[str, Any]]] = []
 
     def capture_envelope(self, envelope: Envelope) -> None:
         for item in envelope.items:
