@@ -53,6 +53,7 @@ from app.graphql.queries.projects import ProjectQuery
 from app.graphql.queries.quota import QuotaQuery
 from app.graphql.queries.render import RenderQuery
 from app.graphql.queries.tenants import TenantQuery
+from app.graphql.queries.usage import UsageQuery
 from app.graphql.subscriptions.jobs import JobSubscription
 from app.graphql.suggestions import without_suggestion
 from app.graphql.types.scalars import SCALAR_MAP
@@ -60,7 +61,7 @@ from app.ratelimit.cost import CostLimit
 
 logger = logging.getLogger("recap.graphql")
 
-QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery, RenderQuery)
+QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery, RenderQuery, UsageQuery)
 MUTATIONS: tuple[type, ...] = (
     RegisterMutation, LoginMutation, RefreshTokenMutation, LogoutMutation, SwitchTenantMutation,
     CreateTenantMutation, AddMemberMutation, AcceptInvitationMutation, RevokeInvitationMutation,
