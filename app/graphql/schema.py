@@ -43,6 +43,7 @@ from app.graphql.mutations.register import RegisterMutation
 from app.graphql.mutations.remove_member import RemoveMemberMutation
 from app.graphql.mutations.render import RenderMutation
 from app.graphql.mutations.revoke_invitation import RevokeInvitationMutation
+from app.graphql.mutations.set_budget import SetBudgetMutation
 from app.graphql.mutations.set_quota_policy import SetQuotaPolicyMutation
 from app.graphql.mutations.set_tenant_plan import SetTenantPlanMutation
 from app.graphql.mutations.switch_tenant import SwitchTenantMutation
@@ -67,6 +68,7 @@ MUTATIONS: tuple[type, ...] = (
     CreateTenantMutation, AddMemberMutation, AcceptInvitationMutation, RevokeInvitationMutation,
     ChangeRoleMutation, RemoveMemberMutation,
     CreateProjectMutation, UpdateProjectMutation, DeleteProjectMutation, SetQuotaPolicyMutation, SetTenantPlanMutation,
+    SetBudgetMutation,
     RenderMutation,
     PrepareUploadMutation,
     *DATA_MUTATIONS,

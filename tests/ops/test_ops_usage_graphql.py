@@ -38,3 +38,22 @@ async def test_usage_of_my_tenant_and_of_all_for_platform_admins(gql: Any, rende
     every = await gql(USAGE, {"all": True}, token=admin_token)
     tenants = {r["tenantId"] for r in every["data"]["usage"]["items"]}
     assert {str(principal.tenant_id), str(tenant.id)} <= tenants
+
+
+SET_BUDGET = """mutation($t: ID!, $c: Float) { setBudget(tenantId: $t, monthlyCost: $c) {
+  __typename ... on UsageList { items { tenantId budget } } ... on PermissionDeniedError { code }
+  ... on ValidationError { code } } }"""
+
+
+async def test_set_budget_by_owner_only(gql: Any, tenant_factory: Any, user_factory: Any) -> None:
+    tenant = await tenant_factory()
+    _, owner = await user_factory(tenant, Role.OWNER)
+    _, editor = await user_factory(tenant, Role.EDITOR)
+    done = await gql(SET_BUDGET, {"t": str(tenant.id), "c": 25.0}, token=owner)
+    assert done["data"]["setBudget"]["items"] == [{"tenantId": str(tenant.id), "budget": 25.0}]
+    refused = await gql(SET_BUDGET, {"t": str(tenant.id), "c": 99.0}, token=editor)
+    assert refused["data"]["setBudget"]["__typename"] == "PermissionDeniedError"
+    bad = await gql(SET_BUDGET, {"t": str(tenant.id), "c": -1.0}, token=owner)
+    assert bad["data"]["setBudget"]["__typename"] == "ValidationError"
+    removed = await gql(SET_BUDGET, {"t": str(tenant.id), "c": None}, token=owner)
+    assert removed["data"]["setBudget"]["items"][0]["budget"] is None
