@@ -142,6 +142,8 @@ class WorkerSettings(BaseModel):
     stop_wait_seconds: int = Field(default=0, ge=0)
     #: True when GPU workers pull from the ``gpu`` queue (upscaling); startRender refuses upscale otherwise.
     gpu_enabled: bool = False
+    #: This gpu-queue worker coordinates remote GPU workers (Colab) instead of upscaling itself.
+    upscale_remote: bool = False
 
 
 class ObservabilitySettings(BaseModel):

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from app.config import Settings, get_settings
 from app.db import close_db, init_db
 from app.events import close_hubs
+from app.gpu.routes import gpu_routes
 from app.health import healthz, readyz
 from app.http_routes import extra_routes
 from app.logs import RequestIdMiddleware
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", guard_metrics(metrics, settings), methods=["GET"]),
         *_graphql_routes(settings),
         *extra_routes(),
+        *gpu_routes(),  # remote GPU workers (/gpu/v1)
         *_web_routes(settings),  # last: the console's catch-all GET route
     ]
     middleware = [Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware), Middleware(TracingMiddleware),

@@ -104,6 +104,16 @@ async def reconcile_cron(ctx: dict[str, Any]) -> None:
         m.RECONCILER_ACTIONS.labels(action).inc(count)
 
 
+async def gpu_heartbeat_cron(ctx: dict[str, Any]) -> None:
+    """A GPU worker tells the API it is alive (startRender accepts ``upscale`` only then)."""
+    import socket
+
+    from app.gpu.heartbeat import record_heartbeat
+
+    with contextlib.suppress(RedisError, OSError):
+        await record_heartbeat(ctx["redis"], f"{socket.gethostname()}-{os.getpid()}")
+
+
 async def clean_uploads_cron(ctx: dict[str, Any]) -> None:
     from app.uploads.cleanup import clean_expired_uploads
 
@@ -118,6 +128,9 @@ def _functions() -> list[Any]:
     # Retries are ours (runners.executor: a new message per attempt, with backoff, within max_attempts);
     # arq only re-runs a message whose worker died or stopped mid-run, and claim_stage bounds those too.
     return [func(stage_message, name=STAGE_FUNCTION, max_tries=10, keep_result=0), *governance.FUNCTIONS]
+
+
+gpu_heartbeat = cron(gpu_heartbeat_cron, second=set(range(0, 60, 10)), run_at_startup=True)
 
 
 class CpuWorker:
@@ -139,7 +152,7 @@ def build_worker(settings: Settings | None = None, *, queue: str = CPU_QUEUE, bu
     settings = settings or get_settings()
     assert settings.redis_url, "REDIS_URL must be set (the CLI starts an embedded server when it is unset)"
     rs: RedisSettings = redis_settings(settings.redis_url)
-    crons = CpuWorker.cron_jobs if queue == CPU_QUEUE else []
+    crons = CpuWorker.cron_jobs if queue == CPU_QUEUE else [gpu_heartbeat]
     return create_worker(
         CpuWorker, redis_settings=rs, queue_name=queue, burst=burst, cron_jobs=crons,  # type: ignore[arg-type]
         ctx={"settings": settings, "queue_name": queue, **(ctx or {})}, max_jobs=settings.worker.max_jobs,

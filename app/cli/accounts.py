@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from app.cli.server import admin, console, err_console, server_settings
+from app.cli.runtime import runtime_settings
+from app.cli.server import admin, console, err_console
 from app.config import Settings
 
 
@@ -31,7 +32,7 @@ def _run(action: Callable[[Settings], Awaitable[str]]) -> None:
             await close_redis()
             await close_db()
 
-    with server_settings() as settings:
+    with runtime_settings() as settings:
         try:
             console.print(asyncio.run(run(settings)))
         except AppError as ex:

@@ -11,12 +11,9 @@ commands that use the database apply pending migrations first.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,8 +21,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.cli.runtime import apply_migrations, runtime_settings
 from app.config import Settings, get_settings
 from app.models.enums import Role
+from app.services.text import slugify
 
 if TYPE_CHECKING:
     from asyncpg import Connection
@@ -44,30 +43,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(admin, name="admin")
 
 
-@contextmanager
-def server_settings(*, migrate_db: bool = True) -> Iterator[Settings]:
-    """Settings with both URLs set (embedded servers started when unset), exported to the environment."""
-    from app.embedded import embedded_stack
-
-    settings = get_settings()
-    with embedded_stack(settings) as (database_url, redis_url):
-        os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = database_url, redis_url
-        get_settings.cache_clear()
-        settings = get_settings()
-        if migrate_db and not settings.is_production:
-            _apply_migrations(database_url, settings)
-        yield settings
-
-
-def _apply_migrations(database_url: str, settings: Settings) -> list[str]:
-    from app.db import migrate as run_migrations
-
-    applied = asyncio.run(run_migrations(database_url, app_role=settings.db_app_role))
-    if applied:
-        err_console.print(f"applied migrations: {', '.join(applied)}")
-    return applied
-
-
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
@@ -84,7 +59,7 @@ def serve(
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that kills the
     # process before the embedded servers stop. Exiting by exception unwinds the context managers instead.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    with server_settings() as settings:
+    with runtime_settings() as settings:
         setup_logging(settings.log_level, settings.observability.log_format)
         err_console.print(f"Recap API on http://{host}:{port}/graphql  (health: /healthz, /readyz)")
         if reload:
@@ -128,9 +103,8 @@ async def _serve_with_worker(settings: Settings, host: str, port: int) -> None:
 
 def migrate() -> None:
     """Apply pending database migrations (a no-op when up to date)."""
-    with server_settings(migrate_db=False) as settings:
-        assert settings.database_url
-        applied = _apply_migrations(settings.database_url, settings)
+    with runtime_settings(migrate=False) as settings:
+        applied = apply_migrations(settings)
     console.print(f"applied: {', '.join(applied)}" if applied else "database schema is up to date")
 
 
@@ -157,7 +131,7 @@ def doctor() -> None:
     """Check database, migrations, Redis, storage, models and media libraries; exit 1 on a failure."""
     from app.doctor import Status, run_checks
 
-    with server_settings(migrate_db=False) as settings:
+    with runtime_settings(migrate=False) as settings:
         checks = asyncio.run(run_checks(settings))
     table = Table(title="recap doctor")
     table.add_column("check", no_wrap=True)
@@ -173,10 +147,6 @@ def doctor() -> None:
 
 # --- admin ----------------------------------------------------------------------------------------
 
-def _slugify(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:80] or "tenant"
-
-
 def _db(action: Callable[[Connection], Awaitable[str]]) -> None:
     """Run an admin coroutine ``f(conn)`` on the system connection; print its result."""
     import asyncpg
@@ -189,7 +159,7 @@ def _db(action: Callable[[Connection], Awaitable[str]]) -> None:
         finally:
             await conn.close()
 
-    with server_settings() as settings:
+    with runtime_settings() as settings:
         assert settings.database_url
         try:
             console.print(asyncio.run(run(settings.database_url)))
@@ -222,7 +192,8 @@ def create_tenant(
     """Create a tenant."""
     async def create(conn: Connection) -> str:
         row = await conn.fetchrow(
-            "INSERT INTO tenants (name, slug) VALUES ($1, $2) RETURNING id, slug", name, slug or _slugify(name))
+            "INSERT INTO tenants (name, slug) VALUES ($1, $2) RETURNING id, slug", name,
+            slug or slugify(name, unique=False))
         return f"tenant {row['slug']} created: {row['id']}"
 
     _db(create)

@@ -1,4 +1,5 @@
-"""CLI command: ``recap upscale IN.mp4 -o OUT.mp4 [--model NAME] [--chunk-seconds N] [--resume]``.
+"""CLI commands: ``recap upscale IN.mp4 -o OUT.mp4 [--model NAME] [--chunk-seconds N] [--resume]`` and
+``recap gpu-token --worker NAME [--hours H]`` (a remote GPU worker's token, for the Colab notebook).
 
 Upscales a video to the 4K profile with Real-ESRGAN, chunk by chunk (split at keyframes, checkpointed
 in ``--work DIR``, default ``OUT.upscale``), so an interrupted run resumes where it stopped. Prints
@@ -18,6 +19,22 @@ import typer
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the ``recap`` app."""
     app.command(name="upscale")(upscale_command)
+    app.command(name="gpu-token")(gpu_token_command)
+
+
+def gpu_token_command(
+    worker: Annotated[str, typer.Option(help="The remote worker's name (letters, digits, - or _).")],
+    hours: Annotated[float, typer.Option(help="Validity.")] = 12.0,
+) -> None:
+    """Print a remote GPU worker token (scoped to the /gpu/v1 chunk routes, expiring)."""
+    from app.config import get_settings
+    from app.gpu.tokens import mint_worker_token
+
+    try:
+        typer.echo(mint_worker_token(get_settings(), worker, ttl_s=round(hours * 3600)))
+    except ValueError as ex:
+        typer.echo(f"error BAD_OPTION: {ex}", err=True)
+        raise typer.Exit(2) from ex
 
 
 def upscale_command(

@@ -9,7 +9,6 @@ with ``errors[0].extensions.code`` ``INVALID_JSON`` / ``INVALID_ENCODING``, neve
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -26,31 +25,7 @@ from app.errors import AuthError
 from app.graphql.context import RecapContext
 from app.graphql.limits import BodySizeLimit
 from app.graphql.schema import RecapSchema, build_schema
-
-
-class BadBodyError(Exception):
-    """The request body cannot be decoded; answered 400 with ``code`` before anything runs."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _check_text(value: Any) -> None:
-    """Refuse lone surrogates (``"\\ud800"`` escapes) anywhere in decoded JSON: they cannot be stored."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise BadBodyError("INVALID_ENCODING", "the body holds a lone UTF-16 surrogate") from None
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+from app.http_body import BadTextError, decode_json_text
 
 
 class RecapGraphQL(GraphQL[RecapContext, None]):
@@ -61,21 +36,12 @@ class RecapGraphQL(GraphQL[RecapContext, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
-        except BadBodyError as ex:  # raised while decoding, before any response started
+        except BadTextError as ex:  # raised while decoding, before any response started
             body = {"data": None, "errors": [{"message": str(ex), "extensions": {"code": ex.code}}]}
             await JSONResponse(body, status_code=400)(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
-        try:
-            text = data.decode("utf-8") if isinstance(data, bytes) else data
-        except UnicodeDecodeError:
-            raise BadBodyError("INVALID_ENCODING", "the body is not valid UTF-8") from None
-        try:
-            value = json.loads(text)
-        except ValueError:
-            raise BadBodyError("INVALID_JSON", "the body is not valid JSON") from None
-        _check_text(value)
-        return value
+        return decode_json_text(data)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RecapContext:
         return RecapContext(settings=self.settings, request=request, response=response,

@@ -1,6 +1,6 @@
 """Abuse limits: query depth, aliases and tokens (validation rules built once), parser/validation caches,
-introspection off in production, and the request size limit: HTTP bodies (413) and websocket messages
-(close 1009, before the message is parsed).
+introspection off in production, the request size limit: HTTP bodies (413) and websocket messages
+(close 1009, before the message is parsed), and JSON bodies that are not a UTF-8 object (400 BAD_REQUEST).
 
     rules = limit_rules(settings.graphql)           # depth + aliases, applied per operation by RecapOperation
     extensions = cache_extensions(production=settings.is_production)
@@ -29,6 +29,8 @@ from strawberry.types import ExecutionResult as StrawberryExecutionResult
 from app.config import GraphQLSettings
 
 REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+#: A POST body that is not a JSON object in UTF-8 (HTTP 400).
+BAD_REQUEST = "BAD_REQUEST"
 #: Codes given to errors that graphql-core leaves without one, so every error a client sees has a code.
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -83,10 +85,34 @@ def label_errors(errors: Iterable[GraphQLError]) -> None:
             error.extensions = {**(error.extensions or {}), "code": error_code(error)}
 
 
-def _too_large(limit: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    body = json.dumps({"data": None, "errors": [{"message": f"request body larger than {limit} bytes",
-                                                  "extensions": {"code": REQUEST_TOO_LARGE}}]}).encode()
+def _json_problem(scope: Scope, body: bytes) -> str | None:
+    """Why a JSON POST body cannot be a GraphQL request (None when it can): strict UTF-8, valid JSON, an
+    object. Found here, once, rather than as a 500 deeper down (invalid UTF-8, nesting past recursion)."""
+    if scope.get("method") != "POST":
+        return None
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
+    if content_type != b"application/json":
+        return None
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "the request body is not UTF-8"
+    except (ValueError, RecursionError):
+        return "the request body is not valid JSON (or nests too deeply)"
+    if not isinstance(parsed, dict):
+        return "the request body must be a JSON object (batching is off)"
+    return None
+
+
+def _error_body(code: str, message: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    body = json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
     return body, [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+
+
+async def _answer(send: Send, status: int, code: str, message: str) -> None:
+    body, headers = _error_body(code, message)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodySizeLimit:
@@ -105,7 +131,7 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > self.max_bytes):
             await self._reject(send)
             return
         chunks: list[bytes] = []
@@ -122,12 +148,15 @@ class BodySizeLimit:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        body = b"".join(chunks)
+        problem = _json_problem(scope, body)
+        if problem is not None:
+            await _answer(send, 400, BAD_REQUEST, problem)
+            return
+        await self.app(scope, _replay(body, receive), send)
 
     async def _reject(self, send: Send) -> None:
-        body, headers = _too_large(self.max_bytes)
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, 413, REQUEST_TOO_LARGE, f"request body larger than {self.max_bytes} bytes")
 
 
 def _bounded_messages(receive: Receive, send: Send, max_bytes: int) -> Receive:

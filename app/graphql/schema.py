@@ -59,6 +59,7 @@ from app.graphql.subscriptions.jobs import JobSubscription
 from app.graphql.suggestions import without_suggestion
 from app.graphql.types.scalars import SCALAR_MAP
 from app.ratelimit.cost import CostLimit
+from app.unavailable import is_unavailable
 
 logger = logging.getLogger("recap.graphql")
 
@@ -82,18 +83,6 @@ Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else 
 
 #: Raised when PostgreSQL or Redis cannot be reached: the client gets ``UNAVAILABLE`` and may retry.
 UNAVAILABLE_MESSAGE = "The service is temporarily unavailable (a database or queue is not reachable); retry shortly."
-
-
-def is_unavailable(original: BaseException | None) -> bool:
-    """A backing service that is down or restarting (not a bug)."""
-    import asyncpg
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-    from tortoise.exceptions import DBConnectionError
-
-    return isinstance(original, DBConnectionError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError
-                      | asyncpg.CannotConnectNowError | RedisConnectionError | RedisTimeoutError
-                      | ConnectionError | TimeoutError)
 
 
 def should_mask(error: GraphQLError) -> bool:

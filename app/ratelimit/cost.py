@@ -141,6 +141,20 @@ def operation_cost(schema: GraphQLSchema, document: DocumentNode, operation_name
     return walker.selection(operation.selection_set, root, frozenset())
 
 
+def _refusal(context: Any) -> GraphQLError | None:
+    """Operations the cost cannot be judged for, refused: no operation chosen (several and no
+    ``operationName``, or an unknown name; graphql-core would run the first one), or a subscription
+    sent over HTTP (it would run as a query)."""
+    if get_operation_ast(context.graphql_document, context.operation_name) is None:
+        return GraphQLError("send operationName naming one of the document's operations",
+                            extensions={"code": "GRAPHQL_VALIDATION_FAILED"})
+    request_context = context.context
+    if context.operation_type is OperationType.SUBSCRIPTION and not getattr(request_context, "is_websocket", True):
+        return GraphQLError("subscriptions are served over the websocket (graphql-transport-ws) only",
+                            extensions={"code": "GRAPHQL_VALIDATION_FAILED"})
+    return None
+
+
 class CostLimit(SchemaExtension):
     """Refuses an operation before execution when its cost exceeds ``max_cost`` or the tenant's budget."""
 
@@ -150,6 +164,11 @@ class CostLimit(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         document = context.graphql_document
+        refusal = _refusal(self.execution_context) if document is not None else None
+        if refusal is not None:
+            context.result = ExecutionResult(data=None, errors=[refusal])
+            yield
+            return
         if document is None or context.operation_type is OperationType.SUBSCRIPTION:
             yield
             return

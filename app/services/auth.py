@@ -12,9 +12,7 @@ family (someone copied it) and raises TokenReusedError.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,7 +31,7 @@ from app.db import system_tx
 from app.errors import AuthError, ConflictError, NotFoundError, TokenReusedError
 from app.models import Membership, RefreshToken, Role, Tenant, User
 from app.services import audit, outbox
-from app.services.text import clean_email, clean_name, normalize_email
+from app.services.text import clean_email, clean_name, normalize_email, slugify
 
 _TOKEN_PREFIX = "rt1"  # noqa: S105 - a format tag, not a secret
 
@@ -64,13 +62,6 @@ def _token_tenant(token: str) -> UUID | None:
         return UUID(hex=parts[1])
     except ValueError:
         return None
-
-
-def slugify(name: str) -> str:
-    """URL-safe slug of a tenant name plus a random suffix (slugs are unique)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60] or "tenant"
-    return f"{base}-{secrets.token_hex(3)}"
 
 
 async def _issue(conn: Any, settings: Settings, user: User, tenant_id: UUID, role: Role,

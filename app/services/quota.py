@@ -30,6 +30,7 @@ from app.errors import NotFoundError, PermissionDeniedError, QuotaExceededError,
 from app.models import Job, QuotaPolicy, Tenant, UsageCounter
 from app.models.enums import ACTIVE_JOB_STATES
 from app.services import audit
+from app.services.counters import add_usage
 
 STORAGE_PERIOD = "total"
 
@@ -180,13 +181,7 @@ async def lock_tenant_quota(conn: Any, tenant_id: UUID) -> None:
 
 async def add_stored_bytes(conn: Any, tenant_id: UUID, delta: int) -> None:
     """Add ``delta`` bytes (negative: a credit) to the tenant's storage counter; it never goes below 0."""
-    if delta == 0:
-        return
-    await conn.execute_query(
-        "INSERT INTO usage_counters (id, tenant_id, period, processing_seconds, storage_bytes, updated_at) "
-        "VALUES (gen_random_uuid(), $1, $2, 0, GREATEST($3::bigint, 0), now()) ON CONFLICT (tenant_id, period) "
-        "DO UPDATE SET storage_bytes = GREATEST(usage_counters.storage_bytes + $3::bigint, 0), updated_at = now()",
-        [str(tenant_id), STORAGE_PERIOD, delta])
+    await add_usage(conn, tenant_id, STORAGE_PERIOD, storage_bytes=delta)
 
 
 def charged_bytes(outputs: Any) -> int:

@@ -25,6 +25,7 @@ from app.models.enums import ACTIVE_JOB_STATES, TERMINAL_JOB_STATES
 from app.pipeline import ORDER, next_stages
 from app.queue import enqueue_stage
 from app.services import render_events
+from app.services.counters import add_usage
 from app.services.render_inputs import check_option_assets
 from app.services.text import check_script_text, clean_name, parse_uuids
 
@@ -40,7 +41,8 @@ class RenderOptions:
     script_asset_id: str | None = None
     script_text: str | None = None
     source_asset_ids: list[str] = field(default_factory=list)
-    upscale: bool = False
+    #: False, True (defaults) or ``{"model", "target": "UHD_4K" | "NATIVE", "tile", "chunk_seconds"}``.
+    upscale: bool | dict[str, Any] = False
     burn_captions: bool = False
     review: bool = False
     title: str | None = None
@@ -56,6 +58,8 @@ class RenderOptions:
             check_script_text(self.script_text, field="scriptText")
         if not 60.0 <= self.words_per_minute <= 400.0:
             raise ValidationError("wordsPerMinute must be between 60 and 400", "wordsPerMinute")
+        if isinstance(self.upscale, dict):
+            _check_upscale(self.upscale)
         if self.title is not None:
             object.__setattr__(self, "title", clean_name(self.title, field="title", allow_empty=True) or None)
         object.__setattr__(self, "source_asset_ids", parse_uuids(list(self.source_asset_ids),
@@ -67,6 +71,33 @@ class RenderOptions:
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
+
+
+UPSCALE_MODELS = ("realesr-animevideov3", "realesr-general-x4v3", "RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B")
+UPSCALE_TARGETS = ("UHD_4K", "NATIVE")
+
+
+def _check_upscale(value: dict[str, Any]) -> None:
+    if value.get("model", UPSCALE_MODELS[0]) not in UPSCALE_MODELS:
+        raise ValidationError(f"upscale.model must be one of {', '.join(UPSCALE_MODELS)}", "upscale.model")
+    if value.get("target", "UHD_4K") not in UPSCALE_TARGETS:
+        raise ValidationError("upscale.target must be UHD_4K or NATIVE", "upscale.target")
+    tile = value.get("tile", 0)
+    if not isinstance(tile, int) or (tile != 0 and not 32 <= tile <= 4096):
+        raise ValidationError("upscale.tile must be 0 (automatic) or 32..4096", "upscale.tile")
+    chunk = value.get("chunk_seconds", 10.0)
+    if not isinstance(chunk, int | float) or not 1.0 <= chunk <= 600.0:
+        raise ValidationError("upscale.chunkSeconds must be 1..600", "upscale.chunkSeconds")
+
+
+async def _gpu_available(settings: Settings) -> bool:
+    """A GPU worker heartbeated within the last minute (or the deployment pins ``worker.gpu_enabled``)."""
+    if settings.worker.gpu_enabled:
+        return True
+    from app.gpu.heartbeat import gpu_worker_alive
+    from app.redis import get_redis
+
+    return await gpu_worker_alive(get_redis(settings))
 
 
 def _period(now: datetime | None = None) -> str:
@@ -112,11 +143,7 @@ async def _admit(conn: Any, tenant_id: UUID, seconds: float, settings: Settings)
         raise QuotaExceededError(
             f"this render needs {seconds / 60:.1f} min; {max(0.0, limit_minutes - used_s / 60):.1f} of "
             f"{limit_minutes} min are left this month", "processingMinutes")
-    await conn.execute_query(
-        "INSERT INTO usage_counters (id, tenant_id, period, processing_seconds, storage_bytes, updated_at) "
-        "VALUES (gen_random_uuid(), $1, $2, $3, 0, now()) ON CONFLICT (tenant_id, period) DO UPDATE "
-        "SET processing_seconds = usage_counters.processing_seconds + EXCLUDED.processing_seconds, updated_at = now()",
-        [str(tenant_id), _period(), seconds])
+    await add_usage(conn, tenant_id, _period(), processing_seconds=seconds)
 
 
 async def start_render(principal: Principal, project_id: UUID | str, options: RenderOptions,
@@ -131,8 +158,9 @@ async def start_render(principal: Principal, project_id: UUID | str, options: Re
     """
     principal.require(Role.EDITOR)
     settings = settings or get_settings()
-    if options.upscale and not settings.worker.gpu_enabled:
-        raise ValidationError("4K upscaling needs a GPU worker, and none is configured", "upscale")
+    if options.upscale and not await _gpu_available(settings):
+        raise ValidationError("4K upscaling needs a GPU worker, and none has checked in recently", "upscale",
+                              code="UPSCALE_UNAVAILABLE")
     async with tenant_tx(principal.tenant_id) as conn:
         project = await _project(conn, principal, project_id)
         seconds = await _source_seconds(conn, principal, project, options)

@@ -27,8 +27,7 @@ from app.db import tenant_tx
 from app.errors import ConflictError, NotFoundError, PermissionDeniedError
 from app.models import Membership, RefreshToken, Role, Tenant, User
 from app.services import audit
-from app.services.auth import slugify
-from app.services.text import clean_name
+from app.services.text import clean_name, slugify
 
 
 @dataclass(frozen=True, slots=True)

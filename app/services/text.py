@@ -7,6 +7,7 @@ stripped, so what is stored is exactly what the client sees.
 
     name = clean_name(" Café ", field="name")       # "Café"
     email = clean_email("Ann@Example.COM")           # "ann@example.com" (normalize_email + a format check)
+    slug = slugify("Café Films")                      # "cafe-films-3f9a1c" (unique=False: "cafe-films")
     script = check_script_text(text)                  # NUL / control characters / over 2 MB: ValidationError
     ids = parse_uuids(["…"], field="sourceAssetIds")  # a malformed id: ValidationError(field)
 
@@ -17,6 +18,7 @@ controls other than newline, carriage return and tab, lone surrogates, and more 
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from uuid import UUID
 
@@ -103,3 +105,10 @@ def parse_uuids(values: list[str], *, field: str, limit: int = 100) -> list[str]
     if len(set(ids)) != len(ids):
         raise ValidationError(f"{field} names an id twice", field)
     return ids
+
+
+def slugify(name: str, *, unique: bool = True) -> str:
+    """URL-safe ASCII slug of a name (``tenant`` when nothing is left); ``unique`` adds a random suffix."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60] or "tenant"
+    return f"{base}-{secrets.token_hex(3)}" if unique else base

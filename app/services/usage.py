@@ -21,6 +21,7 @@ from app.config import Settings, get_settings
 from app.db import system_tx, tenant_tx
 from app.errors import PermissionDeniedError, ValidationError
 from app.models import Role
+from app.services.counters import add_usage
 from app.services.quota import STORAGE_PERIOD
 
 GIB = 1024**3
@@ -129,8 +130,4 @@ async def record_egress(tenant_id: UUID, sent: int) -> None:
     if sent <= 0:
         return
     async with system_tx() as conn:
-        await conn.execute_query(
-            "INSERT INTO usage_counters (id, tenant_id, period, processing_seconds, storage_bytes, egress_bytes, "
-            "updated_at) VALUES (gen_random_uuid(), $1, $2, 0, 0, $3, now()) ON CONFLICT (tenant_id, period) "
-            "DO UPDATE SET egress_bytes = usage_counters.egress_bytes + EXCLUDED.egress_bytes, updated_at = now()",
-            [str(tenant_id), datetime.now(UTC).strftime("%Y-%m"), sent])
+        await add_usage(conn, tenant_id, datetime.now(UTC).strftime("%Y-%m"), egress_bytes=sent)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 
+from redis.exceptions import RedisError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -138,6 +139,17 @@ async def head(request: Request) -> Response:
     return Response(status_code=200, headers=headers)
 
 
+async def _acquire(lock: UploadLock) -> None:
+    """Take the upload's lock: 423 while another request holds it, 503 while Redis cannot say."""
+    try:
+        acquired = await lock.acquire()
+    except (RedisError, OSError) as ex:
+        raise tus.TusError(503, "LOCK_UNAVAILABLE", "the upload lock cannot be taken now; retry",
+                           {"Retry-After": "5"}) from ex
+    if not acquired:
+        raise tus.TusError(423, "UPLOAD_LOCKED", "another request is working on this upload")
+
+
 async def patch(request: Request) -> Response:
     principal = await principal_from_request(request)
     if request.headers.get("content-type", "").split(";")[0].strip() != tus.OFFSET_CONTENT_TYPE:
@@ -148,8 +160,7 @@ async def patch(request: Request) -> Response:
     # locking an id that is not the caller's is harmless: the read below answers 404 and lets go.
     upload_id = service.parse_upload_id(request.path_params["upload_id"])
     lock = UploadLock(get_redis(_settings(request)), upload_id)
-    if not await lock.acquire():
-        raise tus.TusError(423, "UPLOAD_LOCKED", "another request is working on this upload")
+    await _acquire(lock)
     try:
         return await _patch_locked(request, principal, offset, checksum)
     finally:
@@ -199,8 +210,7 @@ async def delete(request: Request) -> Response:
     principal = await principal_from_request(request)
     upload = await service.get_upload(principal, request.path_params["upload_id"])
     lock = UploadLock(get_redis(_settings(request)), upload.id)
-    if not await lock.acquire():
-        raise tus.TusError(423, "UPLOAD_LOCKED", "another request is working on this upload")
+    await _acquire(lock)
     try:
         await service.terminate_upload(upload, _settings(request))
     finally:

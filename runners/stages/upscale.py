@@ -89,7 +89,6 @@ async def run(sc: StageContext, out: Path) -> dict[str, Any]:
     src = await sc.upstream(Stage.ASSEMBLE) / "program.mp4"
     work = sc.workdir / "upscale"
     await _restore(sc.storage, sc, work)
-    up = await sc.in_thread(upscaler, opts["model"], opts["tile"])
     loop = asyncio.get_running_loop()
     settings = sc.settings
 
@@ -109,6 +108,13 @@ async def run(sc: StageContext, out: Path) -> dict[str, Any]:
 
     video = VideoOptions(target=TARGETS[opts["target"]])
     options = ChunkOptions(chunk_seconds=opts["chunk_seconds"], video=video)
+    if settings.worker.upscale_remote:
+        from runners.stages._upscale_remote import run_remote
+
+        meta = await run_remote(sc, src, out, work, opts, options)
+        write_json(out / "upscale.json", {**opts, **meta})
+        return {**opts, **meta}
+    up = await sc.in_thread(upscaler, opts["model"], opts["tile"])
     try:
         result = await sc.in_thread(upscale_chunked, src, out / "program_4k.mp4", work, up, opts["model"], options,
                                     progress=progress, cancel=sc.cancelled, on_segment=on_segment)

@@ -110,3 +110,18 @@ async def test_metrics_are_not_public_in_production(settings: Settings) -> None:
     assert (wrong.status_code, wrong.headers["www-authenticate"]) == (401, "Bearer")
     right = await _metrics(tokened, "203.0.113.7", {"Authorization": f"Bearer {'m' * 32}"})
     assert right.status_code == 200 and b"recap_http_requests_total" in right.content
+
+
+@pytest.mark.parametrize("body", [
+    b'{"email": "ann@example.com", "password": "\\ud800Correct-Horse-42"}',
+    b'{"email": "ann\\udfff@example.com", "password": "Correct-Horse-42"}',
+    b'{"email": "ann@example.com", "password": "Correct\\u0000Horse-42"}',
+    b'{"email": "ann@example.com", "password": "\xff\xfe"}',
+    b'{"email": ["ann@example.com"], "password": 42}',
+])
+async def test_session_endpoints_refuse_undecodable_text(client: httpx.AsyncClient, body: bytes) -> None:
+    for path in ("/auth/login", "/auth/register"):
+        response = await client.post(path, content=body, headers={"content-type": "application/json",
+                                                                  "x-recap-client": "web"})
+        assert response.status_code in (400, 401), (path, response.status_code, response.text)
+        assert response.json()["error"]["code"] in ("INVALID_ENCODING", "VALIDATION_FAILED", "UNAUTHENTICATED")

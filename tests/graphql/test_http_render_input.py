@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app.db import system_tx
-from app.models import Asset, AssetKind, AssetStatus, Job, JobState, Project, Role, Tenant
+from app.models import Asset, AssetKind, AssetStatus, Job, JobState, Project, Role, Tenant, UsageCounter
 from tests.graphql.conftest import Gql, payload
 
 START = ("mutation($p: ID!, $o: RenderOptionsInput) { startRender(projectId: $p, options: $o) { __typename "
@@ -117,6 +117,9 @@ async def test_start_render_with_valid_named_assets(gql: Gql, world: World) -> N
         job = await Job.get(id=result["job"]["id"])
     assert job.options["source_asset_ids"] == [world.assets["source"]]  # canonical form
     assert job.options["title"] == "Ünïcode 🎬"
+    async with system_tx():  # the minutes are charged once, through the one usage upsert
+        counters = await UsageCounter.filter(tenant_id=world.tenant.id)
+    assert [(c.processing_seconds, c.storage_bytes) for c in counters] == [(30.0, 0)]
 
 
 async def _review_job(world: World) -> Job:

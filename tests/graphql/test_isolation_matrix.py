@@ -38,6 +38,10 @@ CASES: dict[str, Case] = {
     "setQuotaPolicy": (f"mutation($t: ID!) {{ setQuotaPolicy(input: {{tenantId: $t, concurrentJobs: 0, "
                        f"processingMinutesPerMonth: 0, storageBytes: 0}}) {{ {E} }} }}",
                        lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
+    "setTenantPlan": (f'mutation($t: ID!) {{ setTenantPlan(input: {{tenantId: $t, plan: "studio"}}) {{ {E} }} }}',
+                      lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
+    "revokeInvitation": (f"mutation($i: ID!) {{ revokeInvitation(invitationId: $i) {{ {E} }} }}",
+                         lambda a: {"i": str(a.invitation.id)}, "NOT_FOUND"),
     "switchTenant": (f"mutation($t: ID!) {{ switchTenant(tenantId: $t) {{ {E} }} }}",
                      lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
     # login never says which part failed: a foreign tenant looks like a wrong password.
