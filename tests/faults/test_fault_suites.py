@@ -48,3 +48,8 @@ def test_a_full_disk_during_assemble_fails_cleanly_and_retries(settings: Setting
         pytest.skip("mounting a tmpfs needs root")
     result = run_suite(settings, tmp_path, "disk-full", "--size-mb", "300")
     assert result["failures"] == [] and result["runs"] == 1
+
+
+def test_concurrent_renders_are_admitted_exactly_to_each_tenants_quota(settings: Settings, tmp_path: Path) -> None:
+    result = run_suite(settings, tmp_path, "admission", "--tenants", "3", "--quota", "1", "--renders", "9")
+    assert result["failures"] == [] and result["admitted"] == 3
