@@ -27,6 +27,7 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionResult as StrawberryExecutionResult
 
 from app.config import GraphQLSettings
+from app.http_body import BadTextError, decode_json_text
 
 REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
 #: A POST body that is not a JSON object in UTF-8 (HTTP 400).
@@ -94,10 +95,10 @@ def _json_problem(scope: Scope, body: bytes) -> str | None:
     if content_type != b"application/json":
         return None
     try:
-        parsed = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        return "the request body is not UTF-8"
-    except (ValueError, RecursionError):
+        parsed = decode_json_text(body)  # strict UTF-8, JSON, no lone surrogates (no column stores them)
+    except BadTextError as ex:
+        return f"the request body is not usable: {ex}"
+    except RecursionError:
         return "the request body is not valid JSON (or nests too deeply)"
     if not isinstance(parsed, dict):
         return "the request body must be a JSON object (batching is off)"
