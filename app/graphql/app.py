@@ -1,7 +1,8 @@
 """The /graphql ASGI app: HTTP POST (JSON, no batching, no GET) and websockets (graphql-transport-ws only).
 
-A body that is not a UTF-8 JSON object (or holds lone surrogates, which no database column can store) is
-refused by ``BodySizeLimit`` with 400 ``BAD_REQUEST`` (``app.http_body.decode_json_text``), never a 500.
+A body that is not UTF-8 JSON (or holds lone surrogates, which no database column can store) is refused by
+``BodySizeLimit`` (``app.http_body.decode_json_text``, decoded once) with 400 ``INVALID_ENCODING`` /
+``INVALID_JSON``, never a 500.
 
     from app.graphql.app import make_graphql_app
     routes.append(Mount("/graphql", app=make_graphql_app(settings)))   # or Route(..., endpoint=...)

@@ -43,16 +43,19 @@ from app.graphql.mutations.register import RegisterMutation
 from app.graphql.mutations.remove_member import RemoveMemberMutation
 from app.graphql.mutations.render import RenderMutation
 from app.graphql.mutations.revoke_invitation import RevokeInvitationMutation
+from app.graphql.mutations.set_budget import SetBudgetMutation
 from app.graphql.mutations.set_quota_policy import SetQuotaPolicyMutation
 from app.graphql.mutations.set_tenant_plan import SetTenantPlanMutation
 from app.graphql.mutations.switch_tenant import SwitchTenantMutation
 from app.graphql.mutations.update_project import UpdateProjectMutation
 from app.graphql.queries.auth import AuthQuery
+from app.graphql.queries.governance import GovernanceQuery
 from app.graphql.queries.jobs import JobQuery
 from app.graphql.queries.projects import ProjectQuery
 from app.graphql.queries.quota import QuotaQuery
 from app.graphql.queries.render import RenderQuery
 from app.graphql.queries.tenants import TenantQuery
+from app.graphql.queries.usage import UsageQuery
 from app.graphql.subscriptions.jobs import JobSubscription
 from app.graphql.suggestions import without_suggestion
 from app.graphql.types.scalars import SCALAR_MAP
@@ -61,12 +64,14 @@ from app.unavailable import is_unavailable
 
 logger = logging.getLogger("recap.graphql")
 
-QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery, RenderQuery)
+QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery, RenderQuery,
+                             GovernanceQuery, UsageQuery)
 MUTATIONS: tuple[type, ...] = (
     RegisterMutation, LoginMutation, RefreshTokenMutation, LogoutMutation, SwitchTenantMutation,
     CreateTenantMutation, AddMemberMutation, AcceptInvitationMutation, RevokeInvitationMutation,
     ChangeRoleMutation, RemoveMemberMutation,
     CreateProjectMutation, UpdateProjectMutation, DeleteProjectMutation, SetQuotaPolicyMutation, SetTenantPlanMutation,
+    SetBudgetMutation,
     RenderMutation,
     PrepareUploadMutation,
     *DATA_MUTATIONS,

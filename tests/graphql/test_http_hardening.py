@@ -23,18 +23,18 @@ def _production(settings: Settings, **update: Any) -> Settings:
                                        "auth": settings.auth.model_copy(update={"jwt_secret": strong}), **update})
 
 
-@pytest.mark.parametrize("body", [
-    b'{"query": "{ __typename \xff\xfe }"}',
-    b'\xff\xfe\x00',
-    b'{"query": "{ __typename }", "variables": {"x": "\xc3"}}',
-    b'{"query": "{ __typename }", "variables": {"x": "\\ud800"}}',
-    b'{"query": "{ __typename }", "variables": {"\\udfff": 1}}',
-    b'{"query": ',
+@pytest.mark.parametrize(("body", "code"), [
+    (b'{"query": "{ __typename \xff\xfe }"}', "INVALID_ENCODING"),
+    (b'\xff\xfe\x00', "INVALID_ENCODING"),
+    (b'{"query": "{ __typename }", "variables": {"x": "\xc3"}}', "INVALID_ENCODING"),
+    (b'{"query": "{ __typename }", "variables": {"x": "\\ud800"}}', "INVALID_ENCODING"),
+    (b'{"query": "{ __typename }", "variables": {"\\udfff": 1}}', "INVALID_ENCODING"),
+    (b'{"query": ', "INVALID_JSON"),
 ])
-async def test_undecodable_body_is_400_with_a_code(client: httpx.AsyncClient, body: bytes) -> None:
+async def test_undecodable_body_is_400_with_a_code(client: httpx.AsyncClient, body: bytes, code: str) -> None:
     response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400, response.text
-    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert response.json()["errors"][0]["extensions"]["code"] == code
     ok = await client.post("/graphql", json={"query": "{ __typename }"})  # the server is fine afterwards
     assert ok.json() == {"data": {"__typename": "Query"}}
 
