@@ -34,7 +34,7 @@ from starlette.routing import BaseRoute, Route
 from app.config import Settings
 from app.db import system_tx
 from app.errors import AppError, NotFoundError, QuotaExceededError, ValidationError
-from app.http_body import BodyTooLargeError, read_limited
+from app.http_body import BodyTooLargeError, is_ascii_digits, read_limited
 from app.models import Project, Upload
 from app.redis import get_redis
 from app.storage import Storage
@@ -58,7 +58,7 @@ def sign_hook(secret: str, body: bytes, timestamp: int | None = None) -> dict[st
 
 
 def verify_hook(secret: str, body: bytes, timestamp: str | None, signature: str | None) -> bool:
-    if not timestamp or not signature or not (timestamp.isascii() and timestamp.isdigit()):
+    if not timestamp or not signature or not is_ascii_digits(timestamp):
         return False
     if abs(time.time() - int(timestamp)) > MAX_SKEW_S:
         return False
@@ -135,7 +135,7 @@ class DriveSizeError(ValidationError):
 def _reported_size(meta: dict[str, Any]) -> int:
     """The size Drive reports: it is what the upload reserves, so a file without one is refused."""
     size = str(meta.get("size", ""))
-    if not (size.isascii() and size.isdigit()) or len(size) > 19:
+    if not is_ascii_digits(size) or len(size) > 19:
         raise DriveSizeError("Drive reports no size for this file (native Google files cannot be ingested)",
                              "fileId", code="DRIVE_SIZE_UNKNOWN")
     return int(size)

@@ -12,6 +12,11 @@ from typing import Any
 from starlette.requests import Request
 
 
+def is_ascii_digits(value: str) -> bool:
+    """Whether ``value`` is a non-empty run of 0-9 (``str.isdigit`` also takes '²' and other digits ``int`` refuses)."""
+    return value.isascii() and value.isdigit()
+
+
 class BadTextError(ValueError):
     """A body that cannot be decoded into storable text: ``code`` INVALID_ENCODING or INVALID_JSON."""
 
@@ -65,7 +70,7 @@ class BodyTooLargeError(Exception):
 async def read_limited(request: Request, limit: int) -> bytes:
     """The body, read as it arrives and refused as soon as it passes ``limit`` bytes (never buffered whole)."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > limit):
+    if declared is not None and (not is_ascii_digits(declared) or int(declared) > limit):
         raise BodyTooLargeError(limit)
     chunks: list[bytes] = []
     size = 0

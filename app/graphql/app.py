@@ -1,7 +1,8 @@
 """The /graphql ASGI app: HTTP POST (JSON, no batching, no GET) and websockets (graphql-transport-ws only).
 
-A body that is not UTF-8 JSON (or holds lone surrogates, which no database column can store) is a 400
-with ``errors[0].extensions.code`` ``INVALID_JSON`` / ``INVALID_ENCODING``, never a 500.
+A body that is not UTF-8 JSON (or holds lone surrogates, which no database column can store) is refused by
+``BodySizeLimit`` (``app.http_body.decode_json_text``, decoded once) with 400 ``INVALID_ENCODING`` /
+``INVALID_JSON``, never a 500.
 
     from app.graphql.app import make_graphql_app
     routes.append(Mount("/graphql", app=make_graphql_app(settings)))   # or Route(..., endpoint=...)
@@ -13,8 +14,8 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -25,23 +26,12 @@ from app.errors import AuthError
 from app.graphql.context import RecapContext
 from app.graphql.limits import BodySizeLimit
 from app.graphql.schema import RecapSchema, build_schema
-from app.http_body import BadTextError, decode_json_text
 
 
 class RecapGraphQL(GraphQL[RecapContext, None]):
     def __init__(self, schema: RecapSchema, settings: Settings, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.settings = settings
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except BadTextError as ex:  # raised while decoding, before any response started
-            body = {"data": None, "errors": [{"message": str(ex), "extensions": {"code": ex.code}}]}
-            await JSONResponse(body, status_code=400)(scope, receive, send)
-
-    def decode_json(self, data: str | bytes) -> object:
-        return decode_json_text(data)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RecapContext:
         return RecapContext(settings=self.settings, request=request, response=response,

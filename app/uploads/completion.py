@@ -58,7 +58,8 @@ class MalwareFoundError(InputError):
 
 
 def validate_script(path: Path) -> dict[str, Any]:
-    """A script must be non-empty UTF-8 text without NUL bytes, at most 2 MB."""
+    """A script must be UTF-8 text without NUL bytes, at most 2 MB, with at least one beat (a paragraph that
+    is not a heading), parsed as the script stage will."""
     size = path.stat().st_size
     if size > MAX_SCRIPT_BYTES:
         raise ScriptTooLargeError(f"the script is {size} bytes; at most {MAX_SCRIPT_BYTES}")
@@ -71,7 +72,10 @@ def validate_script(path: Path) -> dict[str, Any]:
         raise BinaryScriptError("the script is not UTF-8 text") from ex
     if not text.strip():
         raise EmptyScriptError("the script is empty")
-    return {"chars": len(text), "lines": text.count("\n") + 1}
+    from media.script import parse_script  # the script stage's own parser: what it would refuse, refuse now
+
+    script = parse_script(text)  # EmptyScriptError for headings only, BeatTooLongError...
+    return {"chars": len(text), "lines": text.count("\n") + 1, "beats": len(script.beats)}
 
 
 def validate_media(path: Path, kind: AssetKind) -> tuple[dict[str, Any], str | None]:

@@ -25,6 +25,7 @@ from app.auth.http import principal_from_request
 from app.auth.principal import Principal
 from app.config import Settings
 from app.errors import AppError, AuthError, NotFoundError, PermissionDeniedError, QuotaExceededError, ValidationError
+from app.http_body import is_ascii_digits
 from app.metrics import UPLOAD_BYTES
 from app.models import Upload
 from app.redis import get_redis
@@ -187,7 +188,7 @@ async def _patch_locked(request: Request, principal: Principal, offset: int,
                            {"Upload-Offset": str(current)})
     limit = (upload.length if upload.length is not None else settings.uploads.max_size_bytes) - offset
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+    if declared is not None and is_ascii_digits(declared) and int(declared) > limit:
         raise tus.TusError(413, "UPLOAD_TOO_LARGE", "the body goes past Upload-Length")
     hasher = service.hasher_at(upload.id, offset) or (hashlib.sha256() if offset == 0 else None)
     try:

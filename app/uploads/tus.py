@@ -26,6 +26,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from app.http_body import is_ascii_digits
+
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-defer-length,checksum,expiration,termination"
 CHECKSUM_ALGORITHMS = ("sha1", "sha256")
@@ -71,7 +73,7 @@ def check_version(value: str | None) -> None:
 
 
 def parse_int(value: str | None, name: str) -> int:
-    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 19:
+    if value is None or not is_ascii_digits(value) or len(value) > 19:
         raise TusError(400, "BAD_HEADER", f"{name} must be a non-negative integer")
     return int(value)
 

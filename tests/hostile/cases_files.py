@@ -55,9 +55,7 @@ CASES: list[Case] = [
     _script("script-upload-binary", bytes(range(256)) * 64, ("SCRIPT_BINARY", "SCRIPT_INVALID")),
     _script("script-upload-10mb", b"A line of text.\n\n" * (10 * 1024 * 1024 // 17), ("SCRIPT_TOO_LARGE",)),
     _script("script-upload-million-blank-lines", b"\n" * 1_000_000, ("SCRIPT_EMPTY",)),
-    _script("script-upload-headings-only", b"# Chapter one\n\n# Chapter two\n", ("SCRIPT_EMPTY",),
-            xfail="found by the corpus, owner: upload validation (a script of headings only is taken at upload; "
-                  "the script stage fails it later with SCRIPT_EMPTY)"),
+    _script("script-upload-headings-only", b"# Chapter one\n\n# Chapter two\n", ("SCRIPT_EMPTY",)),
     _script("script-upload-nul", b"Hello\x00world\n", ("SCRIPT_BINARY", "SCRIPT_INVALID")),
     _script("script-upload-utf16", "Hello world\n".encode("utf-16"), ("SCRIPT_BINARY", "SCRIPT_INVALID")),
     _script("script-upload-bad-utf8", b"caf\xe9 \xff\xfe\n", ("SCRIPT_INVALID", "SCRIPT_BINARY")),

@@ -99,17 +99,20 @@ async def test_shutdown_closes_hubs_pool_and_storages(settings: Settings, orm: N
 async def test_lock_heartbeat_rides_out_a_redis_blip(redis_url: str, proxy: TcpProxy) -> None:
     client = aioredis.Redis.from_url(_via(redis_url, proxy), socket_connect_timeout=1)
     direct = aioredis.Redis.from_url(redis_url)
-    lock = UploadLock(client, f"blip-{uuid.uuid4()}", ttl_ms=900)
+    lock = UploadLock(client, f"blip-{uuid.uuid4()}", ttl_ms=1500)
     try:
         assert await lock.acquire()
-        await asyncio.sleep(0.35)
-        await proxy.cut(refuse_for=0.35)  # one or two refreshes fail; the lease (0.9 s) outlives the blip
-        await asyncio.sleep(1.6)  # well past the TTL: only a heartbeat that kept going holds the lock
+        await asyncio.sleep(0.6)
+        await proxy.cut(refuse_for=0.5)  # one refresh (every 0.5 s) fails; the lease (1.5 s) outlives the blip
+        await asyncio.sleep(3.5)  # over two TTLs: only a heartbeat that kept going holds the lock
         assert await direct.get(lock.key) == lock.token.encode()
-        await proxy.cut(refuse_for=5.0)
+        await proxy.cut(refuse_for=30.0)
         await lock.release()  # Redis unreachable at release: the request still succeeds
         assert await direct.get(lock.key) == lock.token.encode()  # ...and the lock lapses by its TTL
-        await asyncio.sleep(1.0)
+        for _ in range(100):
+            if await direct.get(lock.key) is None:
+                break
+            await asyncio.sleep(0.1)
         assert await direct.get(lock.key) is None
     finally:
         await client.aclose()
