@@ -127,7 +127,7 @@ class AlignOptions:
     length_weight: float = 1.0
     scene_gaps: tuple[float, ...] = (2.0, 5.0)
     alternatives: int = 3
-    review_below: float = 0.6
+    review_below: float = 0.75
     scene_pause: float = 0.8
     same_scene: float = 2.0
 
@@ -240,6 +240,9 @@ def _scene_boundaries(units: list[Unit], tracks: Sequence[Track], min_pause: flo
     for t0, t1 in pauses:
         lo, hi = np.searchsorted(cuts, [t0, t1])
         out.extend(cuts[lo:hi].tolist())
+    for u in units:  # a long silence is a break in itself: a beat may take it without sharing a scene
+        if not u.text:
+            out.extend((u.start, u.end))
     for tr in tracks:  # footage before the first and after the last speech of each source
         sp = [u for u in speech if u.source == tr.index]
         if sp:
@@ -428,7 +431,9 @@ def _clips_for_beats(script: Script, ev: Evidence, sol: Solution, regions: list[
     out = []
     for i, beat in enumerate(script.beats):
         j = path[i]
-        alts = alternatives(sol.marginal[i], starts, ends, j, max(opts.alternatives, 1))
+        f, e = regions[i]
+        alts = alternatives(sol.marginal[i], starts, ends, j, max(opts.alternatives, 1),
+                            (ev.units[f].start, ev.units[e].end))
         margin = float(sol.marginal[i, j] - alts[0][1]) if alts else 10.0
         conf = confidence(margin, float(ev.cosine[i, j]), float(ev.lexical[i, j])) * factor[i] if chosen[i] else 0.0
         evidence.append([round(min(margin, 10.0), 3), round(float(ev.cosine[i, j]), 4),
@@ -436,16 +441,19 @@ def _clips_for_beats(script: Script, ev: Evidence, sol: Solution, regions: list[
         clip_score = float(np.clip(ev.cosine[i, j], 0.0, 1.0))
         clips = tuple(Clip(sources[k].id, a - tracks[k].offset, b - tracks[k].offset, clip_score)
                       for k, (a, b) in chosen[i])
-        placements = _placements(ev, i, alts, float(sol.marginal[i, j]), tracks, targets[i], sources, opts)
+        placements = _placements(ev, i, alts, float(sol.marginal[i, j]), tracks, targets[i], sources, opts,
+                                 [span for _, span in chosen[i]])
         out.append(BeatAlignment(beat.index, beat.text, targets[i], conf, clips,
                                  placements[:opts.alternatives], conf < opts.review_below))
     return out
 
 
 def _placements(ev: Evidence, i: int, alts: list[tuple[int, float]], best: float, tracks: list[Track],
-                target: float, sources: Sequence[AlignSource], opts: AlignOptions) -> tuple[AlternativePlacement, ...]:
-    """Clips for each alternative window (cut as the beat's own would be, ignoring other beats' footage);
-    score: its share of exp(marginal) among the chosen placement and the alternatives."""
+                target: float, sources: Sequence[AlignSource], opts: AlignOptions, own: list[Interval]
+                ) -> tuple[AlternativePlacement, ...]:
+    """Clips for each alternative window (cut as the beat's own would be, ignoring other beats' footage
+    but never the beat's own clips); score: its share of exp(marginal) among the chosen placement and
+    the alternatives."""
     if not alts:
         return ()
     rules = opts.pick_rules()
@@ -456,7 +464,7 @@ def _placements(ev: Evidence, i: int, alts: list[tuple[int, float]], best: float
         win = ev.windows[w]
         zone = _zone(ev.units, win.first, win.last, tracks, opts.context_pad, opts.snap)
         anchor = _anchor(ev, i, win.first, win.last)
-        pieces = pick(candidate_pieces(tracks, zone, [], rules), anchor, target, rules)
+        pieces = pick(candidate_pieces(tracks, zone, own, rules), anchor, target, rules)
         clips = tuple(Clip(sources[k].id, a - tracks[k].offset, b - tracks[k].offset,
                            float(np.clip(ev.cosine[i, w], 0.0, 1.0))) for k, (a, b) in pieces)
         if clips:
