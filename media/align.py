@@ -214,12 +214,13 @@ def align(script: Script, sources: Sequence[AlignSource], options: AlignOptions 
     _check(stop)
     starts = np.array([units[w.first].start for w in ev.windows], dtype=np.float64)
     ends = np.array([units[w.last].end for w in ev.windows], dtype=np.float64)
-    sol = solve(ev.score, starts, ends, opts.back_costs(len(script.beats)), _scene_boundaries(units, tracks,
-                opts.scene_pause), opts.same_scene)
+    bounds = _scene_boundaries(units, tracks, opts.scene_pause)
+    sol = solve(ev.score, starts, ends, opts.back_costs(len(script.beats)), _with_silences(bounds, units),
+                opts.same_scene)
     path = sol.path
     regions = _grow_regions(ev, path, targets, opts.extend_drop)
     evidence: list[list[float]] = []
-    beats = _clips_for_beats(script, ev, sol, regions, tracks, targets, sources, opts, evidence)
+    beats = _clips_for_beats(script, ev, sol, regions, tracks, targets, sources, opts, evidence, bounds)
     report(1.0)
     meta = {"method": "embedding+lexical, order-constrained DP", "units": len(units), "windows": len(ev.windows),
             "model": _model_name(emb), "short_beats": [b.index for b, t in zip(beats, targets, strict=True)
@@ -240,14 +241,17 @@ def _scene_boundaries(units: list[Unit], tracks: Sequence[Track], min_pause: flo
     for t0, t1 in pauses:
         lo, hi = np.searchsorted(cuts, [t0, t1])
         out.extend(cuts[lo:hi].tolist())
-    for u in units:  # a long silence is a break in itself: a beat may take it without sharing a scene
-        if not u.text:
-            out.extend((u.start, u.end))
     for tr in tracks:  # footage before the first and after the last speech of each source
         sp = [u for u in speech if u.source == tr.index]
         if sp:
             out.extend(c for c in cuts if c < sp[0].start or c > sp[-1].end)
     return np.unique(np.array(out, dtype=np.float64))
+
+
+def _with_silences(bounds: np.ndarray, units: list[Unit]) -> np.ndarray:
+    """For the programme: a long silence is a break in itself (a beat may take it without sharing a scene)."""
+    edges = [t for u in units if not u.text for t in (u.start, u.end)]
+    return np.unique(np.concatenate([bounds, np.array(edges, dtype=np.float64)]))
 
 
 def _model_name(emb: Embedder) -> str:
@@ -399,9 +403,30 @@ def _fill_short(chosen: list[list[tuple[int, Interval]]], fill_zones: list[Inter
         pieces[:] = merge(sorted(pieces, key=lambda p: (p[0], p[1][0])))
 
 
+def _scene_of(t0: float, t1: float, bounds: np.ndarray, track: Track) -> Interval:
+    """The likely scene around speech ``t0..t1``: from the last scene change before it to the next after."""
+    k0 = int(np.searchsorted(bounds, t0 + 1e-6, side="right")) - 1
+    k1 = int(np.searchsorted(bounds, t1 - 1e-6, side="left"))
+    a = float(bounds[k0]) if k0 >= 0 else track.offset
+    b = float(bounds[k1]) if k1 < bounds.size else track.end
+    return max(a, track.offset), min(b, track.end)
+
+
+def _free_between(i: int, regions: list[tuple[int, int]], ev: Evidence, tracks: list[Track]) -> Interval:
+    """From the end of the previous beat's speech to the start of the next beat's."""
+    lo = ev.units[regions[i - 1][1]].end if i > 0 else tracks[0].offset
+    hi = ev.units[regions[i + 1][0]].start if i + 1 < len(regions) else tracks[-1].end
+    return lo, hi
+
+
+def _clamp(span: Interval, within: Interval) -> Interval:
+    a, b = max(span[0], within[0]), min(span[1], within[1])
+    return (a, b) if b > a else (span[0], span[0])
+
+
 def _clips_for_beats(script: Script, ev: Evidence, sol: Solution, regions: list[tuple[int, int]],
                      tracks: list[Track], targets: list[float], sources: Sequence[AlignSource],
-                     opts: AlignOptions, evidence: list[list[float]]) -> list[BeatAlignment]:
+                     opts: AlignOptions, evidence: list[list[float]], bounds: np.ndarray) -> list[BeatAlignment]:
     """Clips per beat; footage given to one beat is never given to another.
 
     Every beat first draws from its own zone; a beat whose zone is all taken or unusable then draws
@@ -423,9 +448,15 @@ def _clips_for_beats(script: Script, ev: Evidence, sol: Solution, regions: list[
             factor[i] = scale
             used.extend(span for _, span in chosen[i])
     if opts.fill_reach > 0:
-        fills = [_zone(ev.units, f, e, tracks, opts.context_pad, opts.snap)
-                 for f, e in _fill_regions(ev, regions, opts.fill_reach)]
+        # filling stays inside the beat's own scene (between the likely scene changes around its
+        # speech): first under the nearby free speech that reads like it, then the scene's other footage
+        scenes = [_scene_of(ev.units[f].start, ev.units[e].end, bounds, tracks[ev.units[f].source])
+                  for f, e in regions]
+        fills = [_clamp(_zone(ev.units, f, e, tracks, opts.context_pad, opts.snap), sc)
+                 for (f, e), sc in zip(_fill_regions(ev, regions, opts.fill_reach), scenes, strict=True)]
         _fill_short(chosen, fills, anchors, targets, tracks, used, opts)
+        _fill_short(chosen, [_clamp(sc, _free_between(i, regions, ev, tracks)) for i, sc in enumerate(scenes)],
+                    anchors, targets, tracks, used, opts)
     starts = np.array([ev.units[w.first].start for w in ev.windows], dtype=np.float64)
     ends = np.array([ev.units[w.last].end for w in ev.windows], dtype=np.float64)
     out = []

@@ -131,3 +131,11 @@ def test_whisper_base_is_joined_once_and_transcribes(tmp_path: Path) -> None:
     text = FasterWhisperTranscriber(first).transcribe(jfk, TranscribeOptions(language="en")).text.lower()
     assert "ask not what your country can do for you" in text.replace(",", "")
     _ = SCENES
+
+
+def test_a_long_narration_is_filled_inside_the_beat_s_own_scene(embedder: Embedder) -> None:
+    case = story_case(targets=[30.0] * len(SCENES))      # longer than any scene
+    result = align(case.script, case.sources, embedder=embedder)
+    for beat, (_src, a, b) in zip(result.beats, case.truth, strict=True):
+        assert beat.clips
+        assert all(a - 1e-6 <= c.start and c.end <= b + 1e-6 for c in beat.clips), (beat.index, beat.clips)
