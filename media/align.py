@@ -30,8 +30,9 @@ from media._align_clips import (
     spread,
 )
 from media._align_evidence import Evidence, EvidenceParams, gather, speech_units
-from media._align_score import Solution, alternatives, confidence, solve
+from media._align_score import Solution, alternatives, confidence, solve, zscore_by_group
 from media._align_text import Unit
+from media.align_visual import VisualEvidence
 from media.embed import Embedder
 from media.errors import CancelledError, InputError
 from media.types import (
@@ -130,6 +131,7 @@ class AlignOptions:
     review_below: float = 0.75
     scene_pause: float = 0.8
     same_scene: float = 2.0
+    visual_weight: float = 0.5
 
     def __post_init__(self) -> None:
         nonneg = ("back_penalty", "lexical_weight", "position_weight", "extend_drop", "context_pad", "fill_reach",
@@ -168,7 +170,7 @@ class AlignOptions:
 
 def align(script: Script, sources: Sequence[AlignSource], options: AlignOptions | None = None,
           embedder: Embedder | None = None, progress: ProgressFn | None = None,
-          cancel: CancelFn | None = None) -> Alignment:
+          cancel: CancelFn | None = None, visual: VisualEvidence | None = None) -> Alignment:
     """Align every beat of ``script`` to footage of ``sources`` (taken in the order given).
 
     Args:
@@ -178,6 +180,8 @@ def align(script: Script, sources: Sequence[AlignSource], options: AlignOptions 
         embedder: a loaded model to reuse; None loads the packaged MiniLM.
         progress: called with a fraction in [0, 1].
         cancel: returns True to stop; raises CancelledError.
+        visual: optional image-text evidence on shot keyframes (``media.align_visual``), weighted by
+            ``visual_weight``; None (the default, no weights ship) uses speech only.
 
     Returns:
         The ``alignment.json`` contract: sources in order, beats in order, clips in source seconds.
@@ -214,6 +218,9 @@ def align(script: Script, sources: Sequence[AlignSource], options: AlignOptions 
     _check(stop)
     starts = np.array([units[w.first].start for w in ev.windows], dtype=np.float64)
     ends = np.array([units[w.last].end for w in ev.windows], dtype=np.float64)
+    if visual is not None and opts.visual_weight > 0:  # image-text evidence on the shots under each window
+        groups = np.array([w.scale for w in ev.windows], dtype=np.int64)
+        ev.score[:] += opts.visual_weight * zscore_by_group(visual.window_scores(starts, ends), groups)
     bounds = _scene_boundaries(units, tracks, opts.scene_pause)
     sol = solve(ev.score, starts, ends, opts.back_costs(len(script.beats)), _with_silences(bounds, units),
                 opts.same_scene)
