@@ -15,6 +15,9 @@ from typing import Any, Protocol
 
 JSON = dict[str, Any]
 
+#: The largest script accepted anywhere (uploads, ``scriptText``, the script stage, the library): 2 MiB of UTF-8.
+MAX_SCRIPT_BYTES = 2 * 1024 * 1024
+
 #: Progress callback: receives a fraction in [0, 1].
 ProgressFn = Callable[[float], None]
 
