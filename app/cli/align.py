@@ -43,7 +43,13 @@ def align_command(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the alignment JSON here.",
                                              dir_okay=False)] = None,
     back_penalty: Annotated[float | None, typer.Option("--back-penalty", help="Cost of going back in the "
-                                                       "footage (default: strongly discouraged).")] = None,
+                                                       "footage where reordering is allowed.")] = None,
+    reorder: Annotated[bool, typer.Option("--reorder", help="The recap may tell scenes out of the film's "
+                                          "order (default: it follows the film).")] = False,
+    reorder_beat: Annotated[list[int] | None, typer.Option("--reorder-beat", help="This beat (index) may come "
+                                                           "before the previous beat's footage; repeatable.")] = None,
+    whisper_model: Annotated[str, typer.Option("--whisper-model", help="Packaged Whisper model: tiny.en or "
+                                               "base.")] = "tiny.en",
 ) -> None:
     """Align each paragraph of a recap SCRIPT to the moments of SOURCE(s) it tells."""
     from rich.console import Console
@@ -52,7 +58,10 @@ def align_command(
 
     console = Console(stderr=True)
     try:
-        result = _run(sources, script, narration, analysis_dir, back_penalty, console)
+        opts: dict[str, Any] = {"reorder": reorder, "reorder_beats": tuple(reorder_beat or ())}
+        if back_penalty is not None:
+            opts["back_penalty"] = back_penalty
+        result = _run(sources, script, narration, analysis_dir, opts, whisper_model, console)
         text = json.dumps(result.to_json(), indent=1, ensure_ascii=False)
         if out is not None:
             _write(out, text)
@@ -69,7 +78,7 @@ def align_command(
 
 
 def _run(sources: list[Path], script_path: Path, narration: Path | None, analysis_dir: Path | None,
-         back_penalty: float | None, console: Console) -> Alignment:
+         align_opts: dict[str, Any], whisper_model: str, console: Console) -> Alignment:
     from app.cli.analyse import _Bars
     from media.align import AlignOptions, align
     from media.errors import InputError
@@ -78,12 +87,12 @@ def _run(sources: list[Path], script_path: Path, narration: Path | None, analysi
     for p in [*sources, script_path, *([narration] if narration else [])]:
         if not p.is_file():
             raise InputError(f"{p}: no such file", code="MISSING_FILE")
-    options = AlignOptions() if back_penalty is None else AlignOptions(back_penalty=back_penalty)
+    options = AlignOptions(**align_opts)
     script = load_script(script_path)
     with _Bars(console) as bars:
         cached = [_load_cached(analysis_dir, s, k) for k, s in enumerate(sources)] if analysis_dir else []
         todo = [s for s, c in zip(sources, cached or [None] * len(sources), strict=True) if c is None]
-        transcriber = _transcriber() if todo or narration else None
+        transcriber = _transcriber(whisper_model) if todo or narration else None
         fresh = iter(_analyse(todo, transcriber, bars) if todo else [])
         inputs = [c if c is not None else next(fresh) for c in (cached or [None] * len(sources))]
         align_sources = [_with_id(s, k) for k, s in enumerate(inputs)]
@@ -94,10 +103,11 @@ def _run(sources: list[Path], script_path: Path, narration: Path | None, analysi
         return align(script, align_sources, options, progress=bar)  # loads the model only if there is speech
 
 
-def _transcriber() -> FasterWhisperTranscriber:
+def _transcriber(model: str) -> FasterWhisperTranscriber:
+    from media.asr_models import whisper_model_dir
     from media.speech import FasterWhisperTranscriber
 
-    return FasterWhisperTranscriber()
+    return FasterWhisperTranscriber(whisper_model_dir(model))
 
 
 def _with_id(src: AlignSource, k: int) -> AlignSource:
