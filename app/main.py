@@ -19,6 +19,7 @@ from app.config import Settings, get_settings
 from app.db import close_db, init_db
 from app.health import healthz, readyz
 from app.http_routes import extra_routes
+from app.log_redaction import install_redaction
 from app.metrics import PrometheusMiddleware, metrics
 from app.observability import init_sentry
 from app.redis import close_redis
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; nothing connects until the lifespan starts."""
     settings = settings or get_settings()
+    install_redaction()  # privacy-compliant logs (docs/compliance.md#logs)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from app.config import Settings
+from app.log_redaction import install_redaction
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -20,6 +21,7 @@ def setup_logging(level: str = "INFO") -> None:
         root.addHandler(handler)
     # pgserver logs every pg_ctl call with its full output at INFO.
     logging.getLogger("pgserver").setLevel(max(root.level, logging.WARNING))
+    install_redaction()
 
 
 def init_sentry(settings: Settings) -> bool:
