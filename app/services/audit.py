@@ -1,4 +1,7 @@
-"""Audit trail: security-relevant actions (logins, logouts, role changes, token reuse).
+"""Audit trail: security- and data-relevant actions (logins, logouts, role changes, token reuse, ...).
+
+Rows are append-only for the app role (a trigger refuses UPDATE and DELETE, migration 0002);
+``data`` must never hold secrets (tokens, passwords, signed links).
 
     await record(conn, tenant_id=t, actor_id=u, action="member.role_changed", target_type="user",
                  target_id=str(other), data={"from": "viewer", "to": "editor"})
@@ -14,7 +17,8 @@ from app.models import AuditEvent
 
 async def record(conn: Any, *, tenant_id: UUID | None, actor_id: UUID | None, action: str,
                  target_type: str = "", target_id: str = "", data: dict[str, Any] | None = None,
-                 ip: str | None = None) -> None:
+                 ip: str | None = None, user_agent: str | None = None) -> None:
     """Insert one audit event on ``conn`` (inside the caller's transaction, so it commits with the change)."""
     await AuditEvent.create(tenant_id=tenant_id, actor_id=actor_id, action=action, target_type=target_type,
-                            target_id=target_id, data=data or {}, ip=ip, using_db=conn)
+                            target_id=target_id, data=data or {}, ip=ip,
+                            user_agent=(user_agent or None) and user_agent[:256], using_db=conn)
