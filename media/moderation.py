@@ -39,7 +39,7 @@ class OverlayOptions:
     frame's edge pixels that may look static before a span is refused as a still picture;
     ``min_motion``: temporal spread of luma around a region (grey levels), so the picture
     demonstrably changed there; ``min_presence``: share of the duration (at most
-    ``max_presence_seconds``) a region must be present, over windows holding at least twice
+    ``max_presence_seconds``) a region must be present, over windows holding at least
     ``min_scenes`` scene changes; ``min_confidence``: weakest region reported."""
 
     sample_rate: float = 3.0
@@ -285,7 +285,7 @@ def _region(f: _Found, windows: list[Window], rot: int, duration: float, o: Over
             scenes += w.scenes
     ranges = _merge_ranges(present)
     seconds = sum(b - a for a, b in ranges)
-    if seconds < min(o.min_presence * duration, o.max_presence_seconds) or scenes < 2 * o.min_scenes:
+    if seconds < min(o.min_presence * duration, o.max_presence_seconds) or scenes < o.min_scenes:
         return None
     opacity, around = _opacity(s, f.box)
     if around < o.min_motion:
