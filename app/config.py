@@ -52,6 +52,12 @@ class StorageSettings(BaseModel):
     #: Base URL of the Drive API (a test server in tests).
     gdrive_api_base: str = "https://www.googleapis.com"
     gdrive_chunk_size: int = Field(default=8 * 1024 * 1024, ge=256 * 1024)
+    #: Envelope encryption at rest (AES-256-GCM per object): base64 of a 32-byte master key; unset = off.
+    encryption_key: str | None = None
+    #: Master keys being rotated out (base64, JSON list): still unwrap data keys of older objects.
+    encryption_old_keys: list[str] = Field(default_factory=list)
+    #: Plaintext bytes per encrypted chunk (ranged reads decrypt only the chunks they touch).
+    encryption_chunk_size: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
 
 
 class UploadSettings(BaseModel):
@@ -66,12 +72,59 @@ class QuotaDefaults(BaseModel):
     storage_bytes: int = Field(default=100 * 1024**3, ge=0)
 
 
+#: The plan every new tenant starts on; its limits are ``Settings.quota``.
+DEFAULT_PLAN = "free"
+
+
+def _default_plans() -> dict[str, QuotaDefaults]:
+    return {"pro": QuotaDefaults(concurrent_jobs=10, processing_minutes_per_month=3000, storage_bytes=1024**4),
+            "studio": QuotaDefaults(concurrent_jobs=30, processing_minutes_per_month=12000,
+                                    storage_bytes=5 * 1024**4)}
+
+
 class GraphQLSettings(BaseModel):
     max_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=2000, ge=10)
     max_query_bytes: int = Field(default=64 * 1024, ge=256)
     max_subscriptions_per_connection: int = Field(default=20, ge=1)
+
+
+class RateTier(BaseModel):
+    """Per-tenant limits of one plan tier (per minute; 0 = unlimited)."""
+
+    api_per_minute: int = Field(default=600, ge=0)
+    uploads_per_minute: int = Field(default=1200, ge=0)
+    cost_per_minute: int = Field(default=200_000, ge=0)
+
+
+def _default_tiers() -> dict[str, RateTier]:
+    return {"free": RateTier(api_per_minute=300, uploads_per_minute=600, cost_per_minute=200_000),
+            "pro": RateTier(api_per_minute=1200, uploads_per_minute=3000, cost_per_minute=1_000_000),
+            "studio": RateTier(api_per_minute=6000, uploads_per_minute=12_000, cost_per_minute=5_000_000),
+            "unlimited": RateTier(api_per_minute=0, uploads_per_minute=0, cost_per_minute=0)}
+
+
+class RateLimitSettings(BaseModel):
+    """Request rates (moving window in Redis), GraphQL cost and websocket caps (``RECAP_RATELIMIT__*``)."""
+
+    enabled: bool = True
+    #: Tier of a tenant without a plan of its own (a tenant's ``plan`` column when the model has one).
+    default_plan: str = "free"
+    plans: dict[str, RateTier] = Field(default_factory=_default_tiers)
+    #: Per client IP, whoever the caller is (0 = unlimited).
+    ip_api_per_minute: int = Field(default=1200, ge=0)
+    ip_uploads_per_minute: int = Field(default=3000, ge=0)
+    #: Static cost of one GraphQL operation (see docs/api.md, "Cost"); over it: COST_LIMIT_EXCEEDED.
+    max_cost: int = Field(default=50_000, ge=1)
+    #: Multiplier of a list field without ``first``/``last``.
+    default_list_size: int = Field(default=10, ge=1)
+    max_ws_connections_per_ip: int = Field(default=20, ge=1)
+    max_subscriptions_per_user: int = Field(default=50, ge=1)
+
+    def tier(self, plan: str | None) -> RateTier:
+        """The tier of ``plan``; an unknown or missing plan gets the default plan's tier."""
+        return self.plans.get(plan or self.default_plan) or self.plans.get(self.default_plan) or RateTier()
 
 
 class ModelSettings(BaseModel):
@@ -87,9 +140,61 @@ class ModelSettings(BaseModel):
 class WorkerSettings(BaseModel):
     lease_seconds: int = Field(default=120, ge=5)
     max_attempts: int = Field(default=3, ge=1)
+    #: Backoff before retry n after a transient error: base * 2**(n-1), capped, +-20 % jitter.
+    retry_base_seconds: float = Field(default=2.0, ge=0)
+    retry_max_seconds: float = Field(default=60.0, ge=0)
     max_jobs: int = Field(default=2, ge=1)
+    #: On SIGTERM, running stages get this long to finish before they are handed back (0: at once).
+    stop_wait_seconds: int = Field(default=0, ge=0)
     #: True when GPU workers pull from the ``gpu`` queue (upscaling); startRender refuses upscale otherwise.
     gpu_enabled: bool = False
+    #: This gpu-queue worker coordinates remote GPU workers (Colab) instead of upscaling itself.
+    upscale_remote: bool = False
+
+
+class ObservabilitySettings(BaseModel):
+    """Logs, traces, Sentry tags and the workers' metrics endpoint (see docs/operations.md)."""
+
+    #: ``json`` (one object a line, with request/job/stage/tenant ids) or ``text``.
+    log_format: Literal["json", "text"] = "text"
+    #: Release tag for Sentry and traces; empty = the package version.
+    release: str = ""
+    #: OTLP/HTTP traces endpoint (``http://collector:4318/v1/traces``); tracing is off when unset.
+    otlp_endpoint: str | None = None
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    #: A worker's own ``/metrics`` (prometheus_client's server); 0 = off.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+
+
+class CostSettings(BaseModel):
+    """The price table: usage measured per stage run becomes money per job (currency-neutral units)."""
+
+    cpu_second: float = Field(default=0.00003, ge=0)
+    gpu_second: float = Field(default=0.0006, ge=0)
+    #: Per GiB-second of peak memory held over the run's wall time.
+    memory_gib_second: float = Field(default=0.000004, ge=0)
+    io_gib: float = Field(default=0.0001, ge=0)
+    egress_gib: float = Field(default=0.08, ge=0)
+    storage_gib_month: float = Field(default=0.02, ge=0)
+
+
+class PrioritySettings(BaseModel):
+    """Plan tiers -> priority classes (higher runs first); unknown plans get ``default_class``."""
+
+    plans: dict[str, int] = Field(default_factory=lambda: {"free": 0, "pro": 1, "studio": 2})
+    default_class: int = Field(default=0, ge=0, le=2)
+    #: Fair share: each queued stage of a tenant moves its next one back by this much virtual time.
+    fair_share_quantum_ms: int = Field(default=1000, ge=1)
+
+
+class GovernanceSettings(BaseModel):
+    #: How long a personal-data export (and its signed link) stays downloadable.
+    export_ttl_seconds: int = Field(default=7 * 86400, ge=60, le=7 * 86400)
+    #: Files above this size go into an export as signed links instead of inside the zip.
+    export_inline_max_bytes: int = Field(default=2 * 1024**3, ge=0)
+    #: The retention cron only reports what it would remove (RECAP_GOVERNANCE__RETENTION_DRY_RUN=true).
+    retention_dry_run: bool = False
 
 
 class Settings(BaseSettings):
@@ -110,15 +215,25 @@ class Settings(BaseSettings):
     signing_secret: str = DEV_SECRET
     webhook_secret: str = DEV_SECRET
     sentry_dsn: str | None = None
+    #: Bearer token Prometheus must send to read /metrics; unset: open in development, loopback-only in production.
+    metrics_token: str | None = None
     log_level: str = "INFO"
 
     auth: AuthSettings = AuthSettings()
     storage: StorageSettings = StorageSettings()
     uploads: UploadSettings = UploadSettings()
+    #: Limits of the ``free`` plan (every new tenant), used when a tenant has no quota_policies row.
     quota: QuotaDefaults = QuotaDefaults()
+    #: The other plan tiers (``RECAP_PLANS='{"pro": {...}}'``); a platform admin moves a tenant onto one.
+    plans: dict[str, QuotaDefaults] = Field(default_factory=_default_plans)
     graphql: GraphQLSettings = GraphQLSettings()
+    ratelimit: RateLimitSettings = RateLimitSettings()
     models: ModelSettings = ModelSettings()
     worker: WorkerSettings = WorkerSettings()
+    governance: GovernanceSettings = GovernanceSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
+    cost: CostSettings = CostSettings()
+    priority: PrioritySettings = PrioritySettings()
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -130,6 +245,10 @@ class Settings(BaseSettings):
             if weak:
                 raise ValueError(f"set strong secrets (>= 32 chars) outside development: {', '.join(weak)}")
         return self
+
+    def plan_limits(self, plan: str) -> QuotaDefaults | None:
+        """The limits of ``plan`` (``free`` is ``quota``), or None for an unknown plan."""
+        return self.quota if plan == DEFAULT_PLAN else self.plans.get(plan)
 
     @property
     def is_production(self) -> bool:

@@ -20,6 +20,7 @@ import mimetypes
 import re
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 from urllib.parse import quote
 from uuid import UUID
@@ -30,13 +31,16 @@ from starlette.routing import BaseRoute, Route
 
 from app.config import Settings
 from app.db import tenant_tx
+from app.metrics import DOWNLOAD_BYTES, counted_bytes
 from app.models import Asset, AssetStatus, Job, Project
-from app.storage import Storage, get_storage
+from app.services.usage import record_egress
 from app.storage.errors import InvalidKeyError
 from app.storage.keys import validate_key
+from app.storage.shared import request_storage
 from app.uploads.names import sanitize_filename
+from app.urls import public_url
 
-OwnerKind = Literal["job", "asset", "project"]
+OwnerKind = Literal["job", "asset", "project", "export"]
 _CONTEXT = b"recap-download-v1:"
 MAX_TTL_S = 7 * 24 * 3600
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -74,7 +78,7 @@ def sign_download(settings: Settings, *, tenant_id: UUID, owner: tuple[OwnerKind
     name = sanitize_filename(filename or key.rsplit("/", 1)[-1])
     body = {"t": str(tenant_id), "o": f"{owner[0]}:{owner[1]}", "k": key, "e": expires, "n": name}
     payload = _b64(json.dumps(body, separators=(",", ":")).encode())
-    return f"{settings.public_url.rstrip('/')}/downloads/{payload}.{_mac(settings.signing_secret, payload)}"
+    return public_url(settings, f"/downloads/{payload}.{_mac(settings.signing_secret, payload)}")
 
 
 class GrantError(Exception):
@@ -91,7 +95,7 @@ def verify_token(settings: Settings, token: str, *, now: float | None = None) ->
     try:
         body = json.loads(_unb64(payload))
         kind, _, owner_id = str(body["o"]).partition(":")
-        if kind not in ("job", "asset", "project"):
+        if kind not in ("job", "asset", "project", "export"):
             raise ValueError(kind)
         grant = Grant(UUID(body["t"]), kind, UUID(owner_id), validate_key(body["k"]), int(body["e"]),  # type: ignore[arg-type]
                       str(body["n"]))
@@ -110,8 +114,26 @@ def _key_belongs(grant: Grant, project_id: UUID | None) -> bool:
     return project_id is not None and grant.key.startswith(f"inputs/{grant.tenant_id}/{project_id}/")
 
 
+async def _export_alive(grant: Grant) -> bool:
+    """A personal-data export belongs to a person, not a tenant: ``tenant_id`` carries the user's id."""
+    from datetime import UTC, datetime
+
+    from app.db import system_tx
+    from app.models import DataExport
+
+    async with system_tx() as conn:
+        export = await DataExport.filter(id=grant.owner_id, user_id=grant.tenant_id, state="ready").using_db(conn) \
+            .first()
+    return (export is not None and export.storage_key == grant.key
+            and (export.expires_at is None or export.expires_at > datetime.now(UTC)))
+
+
 async def check_owner(grant: Grant) -> str | None:
     """Revocation: the owner must still exist in the grant's tenant. Returns a content type when known."""
+    if grant.owner_kind == "export":
+        if not await _export_alive(grant):
+            raise GrantError(404, "NOT_FOUND", "this file no longer exists")
+        return "application/zip"
     async with tenant_tx(grant.tenant_id) as conn:
         if grant.owner_kind == "job":
             alive = await Job.filter(id=grant.owner_id, tenant_id=grant.tenant_id).using_db(conn).exists()
@@ -149,20 +171,13 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def _storage(request: Request) -> Storage:
-    storage = getattr(request.app.state, "storage", None)
-    if storage is None:
-        storage = request.app.state.storage = get_storage(request.app.state.settings)
-    return storage  # type: ignore[no-any-return]
-
-
 async def download(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     size = 0
     try:
         grant = verify_token(settings, request.path_params["token"])
         content_type = await check_owner(grant)
-        storage = _storage(request)
+        storage = request_storage(request)
         stat = await storage.stat(grant.key)
         if stat is None:
             raise GrantError(404, "NOT_FOUND", "this file no longer exists")
@@ -183,8 +198,9 @@ async def download(request: Request) -> Response:
     status = 206 if span is not None else 200
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=media_type)
-    return StreamingResponse(storage.open_range(grant.key, start, end), status_code=status, headers=headers,
-                             media_type=media_type)
+    body = counted_bytes(storage.open_range(grant.key, start, end), DOWNLOAD_BYTES,
+                         partial(record_egress, grant.tenant_id))
+    return StreamingResponse(body, status_code=status, headers=headers, media_type=media_type)
 
 
 def download_routes() -> list[BaseRoute]:

@@ -8,6 +8,7 @@ top-level GraphQL error whose ``extensions`` carry ``code`` and ``field``::
     ├── NotFoundError           NOT_FOUND          (also: another tenant's object)
     ├── PermissionDeniedError   PERMISSION_DENIED  (role too low)
     ├── ValidationError         VALIDATION_FAILED  (field names the culprit)
+    │                           WEAK_PASSWORD      (same class, field "password": zxcvbn score too low)
     ├── QuotaExceededError      QUOTA_EXCEEDED
     ├── AuthError               UNAUTHENTICATED    (missing, bad or expired credentials)
     │   └── TokenReusedError    TOKEN_REUSED       (a spent refresh token came back; family revoked)

@@ -9,6 +9,11 @@ The request is signed with ``settings.webhook_secret``::
 Signatures older than 5 minutes are refused; the same (project, file) is ingested at most once an
 hour (a retry after a failed ingest is accepted at once).
 The answer is 202 with the upload and asset ids; the download, probe and storage run after it.
+
+The body is read with a 16 KB limit as it arrives (413 past it). Drive must report the file's size
+(a file without one, e.g. a native Google Doc, is refused with ``DRIVE_SIZE_UNKNOWN``); that size is
+checked against the upload limit and reserved against the storage quota, the download stops at it,
+and a file whose bytes differ from it is refused (``DRIVE_SIZE_MISMATCH``): the reservation is freed.
 """
 
 from __future__ import annotations
@@ -29,11 +34,13 @@ from starlette.routing import BaseRoute, Route
 from app.config import Settings
 from app.db import system_tx
 from app.errors import AppError, NotFoundError, QuotaExceededError, ValidationError
+from app.http_body import BodyTooLargeError, read_limited
 from app.models import Project, Upload
 from app.redis import get_redis
-from app.storage import Storage, get_storage
+from app.storage import Storage
 from app.storage.errors import StorageError
 from app.storage.gdrive_files import check_file_id, download_file, drive_http
+from app.storage.shared import request_storage
 from app.uploads import service
 from app.uploads.completion import complete_upload
 
@@ -76,9 +83,10 @@ def _parse(body: bytes) -> tuple[str, UUID, str]:
 
 async def drive_hook(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return _error(413, "BODY_TOO_LARGE", "the hook body is limited to 16 KB")
+    try:
+        body = await read_limited(request, MAX_BODY)
+    except BodyTooLargeError:
+        return _error(413, BodyTooLargeError.code, "the hook body is limited to 16 KB")
     if not verify_hook(settings.webhook_secret, body, request.headers.get("x-recap-timestamp"),
                        request.headers.get("x-recap-signature")):
         return _error(401, "BAD_SIGNATURE", "missing, stale or wrong X-Recap-Signature")
@@ -108,36 +116,56 @@ async def _ingest(request: Request, settings: Settings, body: bytes) -> Response
     try:
         meta = await http.file_metadata(file_id)
         upload = await service.create_upload_for(
-            tenant_id, None, settings, length=int(meta.get("size", 0)),
+            tenant_id, None, settings, length=_reported_size(meta),
             metadata={"filename": str(meta.get("name", "")), "projectId": str(project_id), "kind": kind,
                       "source": "drive", "driveFileId": file_id})
     except BaseException:
         await http.close()
         await get_redis(settings).delete(dedupe)
         raise
-    task = BackgroundTask(_fetch_and_complete, http, file_id, upload, settings, _storage(request), dedupe)
+    task = BackgroundTask(_fetch_and_complete, http, file_id, upload, settings, request_storage(request), dedupe)
     return JSONResponse({"status": "accepted", "uploadId": str(upload.id), "assetId": upload.metadata["asset_id"]},
                         status_code=202, background=task)
 
 
-def _storage(request: Request) -> Storage:
-    storage = getattr(request.app.state, "storage", None)
-    if storage is None:
-        storage = request.app.state.storage = get_storage(request.app.state.settings)
-    return storage  # type: ignore[no-any-return]
+class DriveSizeError(ValidationError):
+    """Drive did not report a usable size, or sent other bytes than it reported."""
+
+
+def _reported_size(meta: dict[str, Any]) -> int:
+    """The size Drive reports: it is what the upload reserves, so a file without one is refused."""
+    size = str(meta.get("size", ""))
+    if not size.isdigit() or len(size) > 19:
+        raise DriveSizeError("Drive reports no size for this file (native Google files cannot be ingested)",
+                             "fileId", code="DRIVE_SIZE_UNKNOWN")
+    return int(size)
 
 
 async def _fetch_and_complete(http: Any, file_id: str, upload: Upload, settings: Settings, storage: Storage,
                               dedupe: str) -> None:
+    expected = int(upload.length or 0)
     try:
-        size = await download_file(http, file_id, service.part_path(settings, upload.id))
+        # Never more than the reserved size (itself within the upload limit): a lying Drive stops here.
+        size = await download_file(http, file_id, service.part_path(settings, upload.id), max_bytes=expected)
+        if size != expected:
+            raise DriveSizeError(f"Drive sent {size} bytes for a file it reported as {expected}", "fileId",
+                                 code="DRIVE_SIZE_MISMATCH")
         await service.save_progress(upload, size, settings)
         await complete_upload(upload, settings, storage)
     except Exception as ex:  # a background task has nobody to answer: log it, let a later call retry
         log.warning("Drive ingest of %s failed: %s: %s", file_id, type(ex).__name__, ex)
-        await get_redis(settings).delete(dedupe)
+        await _abandon(upload, settings, dedupe)
     finally:
         await http.close()
+
+
+async def _abandon(upload: Upload, settings: Settings, dedupe: str) -> None:
+    """A failed ingest frees its reservation and partial bytes; a later call starts over."""
+    try:
+        if upload.state in service.OPEN_STATES:
+            await service.terminate_upload(upload, settings)
+    finally:
+        await get_redis(settings).delete(dedupe)
 
 
 def hook_routes() -> list[BaseRoute]:

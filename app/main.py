@@ -2,6 +2,10 @@
 
     app = create_app()          # uvicorn app.main:create_app --factory
     # /healthz /readyz /metrics /graphql (HTTP + graphql-transport-ws) + app.http_routes.extra_routes()
+
+Every response carries the security headers of :mod:`app.security_headers`; ``/metrics`` is guarded by
+:mod:`app.metrics_access`. Shutdown closes what the process opened: the event hubs, the queue pool, the
+shared storages, Redis and the database.
 """
 
 from __future__ import annotations
@@ -17,12 +21,21 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from app.config import Settings, get_settings
 from app.db import close_db, init_db
+from app.events import close_hubs
+from app.gpu.routes import gpu_routes
 from app.health import healthz, readyz
 from app.http_routes import extra_routes
 from app.log_redaction import install_redaction
+from app.logs import RequestIdMiddleware
 from app.metrics import PrometheusMiddleware, metrics
+from app.metrics_access import guard_metrics
 from app.observability import init_sentry
+from app.queue import close_pool
+from app.ratelimit import RateLimitMiddleware
 from app.redis import close_redis
+from app.security_headers import SecurityHeadersMiddleware
+from app.storage.shared import close_shared_storages, shared_storage
+from app.tracing import TracingMiddleware, init_tracing
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +48,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         init_sentry(settings)
+        init_tracing(settings, service="recap-api")
         await init_db(settings)
         # Readiness pings through the app's own client: the URL is this app's settings.
         app.state.redis = aioredis.Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379/0",
                                                   socket_connect_timeout=2)
-        app.state.storage = _storage(settings)
+        app.state.storage = shared_storage(settings)
         try:
             yield
         finally:
-            closer = getattr(app.state.storage, "close", None)
-            if closer is not None:
-                await closer()
+            await close_hubs()
+            await close_pool()
+            await close_shared_storages()
             await app.state.redis.aclose()
             await close_redis()
             await close_db()
@@ -53,12 +67,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
+        Route("/metrics", guard_metrics(metrics, settings), methods=["GET"]),
         *_graphql_routes(settings),
         *extra_routes(),
+        *gpu_routes(),  # remote GPU workers (/gpu/v1)
         *_web_routes(settings),  # last: the console's catch-all GET route
     ]
-    middleware = [Middleware(PrometheusMiddleware)]
+    middleware = [Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware), Middleware(TracingMiddleware),
+                  Middleware(PrometheusMiddleware)]
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -69,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware.append(Middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                                      allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
                                      allow_headers=["*"], expose_headers=tus_headers, max_age=600))
+    middleware.append(Middleware(RateLimitMiddleware, settings=settings))  # inside CORS: a 429 keeps its headers
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     return app
@@ -92,10 +109,3 @@ def _web_routes(settings: Settings) -> list[BaseRoute]:
 
     return web_routes(settings)
 
-
-def _storage(settings: Settings) -> object | None:
-    try:
-        from app.storage import get_storage
-    except ModuleNotFoundError:
-        return None
-    return get_storage(settings)

@@ -66,6 +66,7 @@ class OutputProfile:
 
 PROFILES: dict[str, OutputProfile] = {
     "source": OutputProfile("source", crf=18),
+    "2160p": OutputProfile("2160p", width=3840, height=2160, crf=18, audio_bitrate=192_000),  # the upscaled recap
     "1080p": OutputProfile("1080p", width=1920, height=1080, crf=20, audio_bitrate=192_000),
     "720p": OutputProfile("720p", width=1280, height=720, crf=21, audio_bitrate=160_000),
 }

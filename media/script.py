@@ -37,7 +37,7 @@ from media._script_text import (
 )
 from media._script_timing import BeatSpan, time_beats
 from media.errors import BeatTooLongError, BinaryScriptError, EmptyScriptError, ScriptTooLargeError
-from media.types import Beat, Chapter, Script, Segment, Transcript
+from media.types import MAX_SCRIPT_BYTES, Beat, Chapter, Script, Segment, Transcript
 
 __all__ = [
     "MAX_BEAT_WORDS", "MAX_SCRIPT_BYTES", "MAX_SUBTITLE_BYTES", "BeatSpan", "ScriptFormat", "load_script",
@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 ScriptFormat = Literal["auto", "text", "markdown", "srt", "vtt"]
-MAX_SCRIPT_BYTES = 2 * 1024 * 1024
 MAX_BEAT_WORDS = 2000
 MAX_SUBTITLE_BYTES = 16 * 1024 * 1024
 _HEADING = re.compile(r"^\s{0,3}(#+)\s*(.*?)\s*#*\s*$")

@@ -45,6 +45,12 @@ class StageContext:
     reporter: ProgressReporter
     cancel_event: threading.Event = field(default_factory=threading.Event)
     _upstream: dict[Stage, Path] = field(default_factory=dict)
+    #: Units of work reported so far (progress calls from the media loop).
+    units: int = 0
+    #: The unit at which the media loop first saw the cancel flag (None: never saw it).
+    cancel_seen_at: int | None = None
+    #: Units of work reported after the cancel was seen (0 when the loop stopped at once).
+    units_after_cancel: int = 0
 
     @property
     def job_id(self) -> UUID:
@@ -59,10 +65,24 @@ class StageContext:
         return self.claim.options
 
     def progress(self, fraction: float) -> None:
+        self.units += 1
+        if self.cancel_seen_at is not None:
+            self.units_after_cancel += 1
         self.reporter.progress(fraction)
 
     def cancelled(self) -> bool:
-        return self.cancel_event.is_set()
+        """The media loop's cancel hook: also records the unit of work at which the cancel was seen."""
+        if not self.cancel_event.is_set():
+            return False
+        if self.cancel_seen_at is None:
+            self.cancel_seen_at = self.units
+        return True
+
+    def cancel_report(self) -> str:
+        """Where the work stopped, for the stage run's message."""
+        if self.cancel_seen_at is None:
+            return "the media loop never saw the cancel"
+        return f"cancel seen at unit {self.cancel_seen_at}; {self.units_after_cancel} units after it"
 
     async def in_thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Blocking media work off the event loop."""

@@ -17,6 +17,7 @@ from uuid import UUID
 
 import httpx
 
+from app import metrics as m
 from app.db import system_tx
 from app.models import Job, Tenant
 
@@ -53,11 +54,14 @@ async def deliver_webhook(url: str, secret: str, payload: dict[str, Any], *,
             try:
                 response = await client.post(url, content=body, headers=headers)
                 if response.status_code < 300:
+                    m.WEBHOOK_DELIVERIES.labels("delivered").inc()
                     return True
                 if 400 <= response.status_code < 500 and response.status_code != 429:
                     log.warning("webhook %s refused with %s; not retried", url, response.status_code)
+                    m.WEBHOOK_DELIVERIES.labels("refused").inc()
                     return False
             except httpx.HTTPError as ex:
                 log.info("webhook attempt %d to %s failed: %s", attempt + 1, url, ex)
     log.warning("webhook to %s failed after %d attempts", url, len(delays) + 1)
+    m.WEBHOOK_DELIVERIES.labels("failed").inc()
     return False

@@ -29,9 +29,10 @@ async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
             job = await Job.filter(id=run.job_id).using_db(conn).select_for_update().first()  # type: ignore[attr-defined]
             if job is None or job.state not in (JobState.RUNNING, JobState.QUEUED):
                 continue
-            if run.attempt >= settings.worker.max_attempts:
+            if run.attempt - run.attempts_before >= settings.worker.max_attempts:
                 run.state, run.error_code = StageState.FAILED, "STAGE_ATTEMPTS_EXHAUSTED"
-                run.error_message = f"the stage's worker stopped {run.attempt} times"
+                run.error_message = (f"the stage's worker stopped {run.attempt - run.attempts_before} times "
+                                     "without finishing it (killed or lost its lease)")
                 job.state, job.error_code, job.error_message = JobState.FAILED, run.error_code, run.error_message
                 job.finished_at = now()
                 await job.save(using_db=conn)

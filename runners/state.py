@@ -35,14 +35,35 @@ class Claim:
     stage: Stage
     attempt: int
     options: dict[str, Any]
+    #: Attempts before this run's budget began (retryJob): ``attempt - attempts_before`` is the try number.
+    attempts_before: int = 0
+
+    @property
+    def tries(self) -> int:
+        return self.attempt - self.attempts_before
 
 
 async def _lock_job(conn: Any, job_id: UUID | str) -> Job | None:
     return await Job.filter(id=job_id).using_db(conn).select_for_update().first()
 
 
-async def claim_stage(job_id: UUID | str, stage: Stage, *, lease_s: float) -> Claim | None:
-    """Take a stage for this worker; None when it is done, held by a live lease, or the job ended."""
+#: The job failed because a stage used up its attempts (the worker died or hit transient errors each time).
+ATTEMPTS_EXHAUSTED = "STAGE_ATTEMPTS_EXHAUSTED"
+
+
+class AttemptsExhausted(Exception):
+    """``claim_stage`` found the stage's attempts used up: it failed the job (the caller announces it)."""
+
+    code = ATTEMPTS_EXHAUSTED
+
+
+async def claim_stage(job_id: UUID | str, stage: Stage, *, lease_s: float, max_attempts: int | None = None
+                      ) -> Claim | None:
+    """Take a stage for this worker; None when it is done, held by a live lease, or the job ended.
+
+    With ``max_attempts``, a claim that would start attempt ``max_attempts + 1`` fails the stage and the
+    job instead (``STAGE_ATTEMPTS_EXHAUSTED``) and raises :class:`AttemptsExhausted`.
+    """
     async with system_tx() as conn:
         job = await _lock_job(conn, job_id)
         if job is None or job.state in TERMINAL_JOB_STATES:
@@ -52,19 +73,35 @@ async def claim_stage(job_id: UUID | str, stage: Stage, *, lease_s: float) -> Cl
             return None
         if run.state is StageState.RUNNING and run.lease_expires_at and run.lease_expires_at > now():
             return None
-        run.state = StageState.RUNNING
-        run.attempt += 1
-        run.lease_expires_at = now() + timedelta(seconds=lease_s)
-        run.started_at = now()
-        run.error_code = None  # type: ignore[assignment]
-        run.error_message = None  # type: ignore[assignment]
+        if max_attempts is None or run.attempt - run.attempts_before < max_attempts:
+            return await _take(conn, job, run, stage, lease_s)
+        last = f"; last error: {run.error_code}: {run.error_message}" if run.error_code else ""
+        message = f"stage {stage.value} used up its {max_attempts} attempts{last}"
+        run.state, run.error_code, run.error_message = StageState.FAILED, ATTEMPTS_EXHAUSTED, message[:4000]
+        run.finished_at, run.lease_expires_at = now(), None
         await run.save(using_db=conn)
-        if job.state is JobState.QUEUED:
-            job.state = JobState.RUNNING
-            job.started_at = job.started_at or now()
-        job.current_stage = stage
+        job.state, job.error_code, job.error_message = JobState.FAILED, ATTEMPTS_EXHAUSTED, message[:4000]
+        job.finished_at = now()
         await job.save(using_db=conn)
-        return Claim(job.id, job.tenant_id, job.project_id, run.id, stage, run.attempt, dict(job.options))  # type: ignore[attr-defined]
+    raise AttemptsExhausted(message)  # after the commit: the failure is recorded
+
+
+async def _take(conn: Any, job: Job, run: StageRun, stage: Stage, lease_s: float) -> Claim:
+    """Start the next attempt of ``run`` under a fresh lease (inside the caller's transaction)."""
+    run.state = StageState.RUNNING
+    run.attempt += 1
+    run.lease_expires_at = now() + timedelta(seconds=lease_s)
+    run.started_at = now()
+    run.error_code = None  # type: ignore[assignment]
+    run.error_message = None  # type: ignore[assignment]
+    await run.save(using_db=conn)
+    if job.state is JobState.QUEUED:
+        job.state = JobState.RUNNING
+        job.started_at = job.started_at or now()
+    job.current_stage = stage
+    await job.save(using_db=conn)
+    return Claim(job.id, job.tenant_id, job.project_id, run.id, stage, run.attempt,  # type: ignore[attr-defined]
+                 dict(job.options), run.attempts_before)
 
 
 async def extend_lease(claim: Claim, *, lease_s: float, progress: float | None = None, message: str | None = None
@@ -97,23 +134,37 @@ async def succeed_stage(claim: Claim, *, artifact_id: UUID | None, cached: bool,
     return bool(updated)
 
 
-async def fail_stage(claim: Claim, code: str, message: str) -> None:
+async def fail_stage(claim: Claim, code: str, message: str) -> bool:
+    """Fail the run and its job; False when the run is no longer this claim's (nothing changed)."""
     async with system_tx() as conn:
         job = await _lock_job(conn, claim.job_id)
-        await StageRun.filter(id=claim.run_id).using_db(conn).update(
+        updated = await StageRun.filter(id=claim.run_id, state=StageState.RUNNING, attempt=claim.attempt
+                                        ).using_db(conn).update(
             state=StageState.FAILED, finished_at=now(), lease_expires_at=None, error_code=code,
             error_message=message[:4000])
+        if not updated:
+            return False
         if job is not None and job.state not in TERMINAL_JOB_STATES:
             job.state, job.error_code, job.error_message = JobState.FAILED, code, message[:4000]
             job.finished_at = now()
             await job.save(using_db=conn)
+    return True
 
 
-async def release_stage(claim: Claim, state: StageState) -> None:
-    """Give a run back without success: CANCELLED, or QUEUED for a retry."""
+async def release_stage(claim: Claim, state: StageState, *, code: str | None = None,
+                        message: str | None = None) -> bool:
+    """Give a run back without success: CANCELLED, or QUEUED for a retry (``code``/``message`` say why).
+
+    False when the run is no longer this claim's (reclaimed after a lost lease, failed, cancelled).
+    """
+    # cancelJob marks the runs CANCELLED itself; the worker then records where the work stopped.
+    held = [StageState.RUNNING, StageState.CANCELLED] if state is StageState.CANCELLED else [StageState.RUNNING]
     async with system_tx() as conn:
-        await StageRun.filter(id=claim.run_id, attempt=claim.attempt).using_db(conn).update(
-            state=state, lease_expires_at=None, finished_at=now() if state is StageState.CANCELLED else None)
+        updated = await StageRun.filter(id=claim.run_id, state__in=held, attempt=claim.attempt
+                                        ).using_db(conn).update(
+            state=state, lease_expires_at=None, finished_at=now() if state is StageState.CANCELLED else None,
+            error_code=code, error_message=(message or "")[:4000] or None)
+    return bool(updated)
 
 
 @dataclass(frozen=True, slots=True)

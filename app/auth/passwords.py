@@ -3,7 +3,8 @@
 Hashing costs tens of milliseconds of CPU, so the async helpers run it in a thread.
 
     hasher = password_hasher(settings.auth)
-    check_password_policy(password, email)          # raises ValidationError(field="password")
+    check_password_policy(password, email)          # raises ValidationError(field="password"); code
+                                                    # WEAK_PASSWORD when zxcvbn finds it guessable
     ok, new_hash = await verify_password(hasher, stored_hash, password)   # new_hash set when params changed
 """
 
@@ -14,11 +15,18 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import zxcvbn
 
 from app.config import AuthSettings
 from app.errors import ValidationError
 
 MIN_PASSWORD_LENGTH = 10
+#: zxcvbn score (0-4) a password needs: 3 = "safely unguessable: moderate protection from offline slow-hash
+#: attacks" (about 10^8 guesses or more), which argon2id then makes expensive.
+MIN_STRENGTH_SCORE = 3
+#: zxcvbn's cost grows with the length; what lies past this prefix only adds strength.
+_STRENGTH_PREFIX = 64
+WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105 - an error code, not a password
 #: argon2 accepts anything, but a megabyte password is a denial-of-service lever.
 MAX_PASSWORD_LENGTH = 256
 
@@ -42,7 +50,9 @@ def check_password_policy(password: str, email: str = "") -> None:
     """Raise ValidationError(field="password") unless ``password`` is acceptable.
 
     Rules: 10 to 256 characters, at least two character classes (lower, upper, digit, other),
-    not the email address nor its local part.
+    not the email address nor its local part (code VALIDATION_FAILED), and not guessable: zxcvbn (common
+    passwords, dictionary words, repeats like ``aaaaaaaaa1``, keyboard walks, dates, the email's parts)
+    must score at least MIN_STRENGTH_SCORE (code WEAK_PASSWORD).
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(f"password must have at least {MIN_PASSWORD_LENGTH} characters", "password")
@@ -55,6 +65,18 @@ def check_password_policy(password: str, email: str = "") -> None:
     email = email.strip().casefold()
     if email and (lowered == email or lowered == email.partition("@")[0]):
         raise ValidationError("password must not be your email address", "password")
+    _check_strength(password, email)
+
+
+def _check_strength(password: str, email: str) -> None:
+    hints = [part for part in (email, email.partition("@")[0]) if part]
+    result = zxcvbn(password[:_STRENGTH_PREFIX], user_inputs=hints)
+    if int(result["score"]) < MIN_STRENGTH_SCORE:
+        feedback = result.get("feedback") or {}
+        reason = feedback.get("warning") or "it is easy to guess"
+        advice = " ".join(feedback.get("suggestions") or []) or "Use a few uncommon words together."
+        raise ValidationError(f"password is too weak: {reason.rstrip('.')}. {advice}", "password",
+                              code=WEAK_PASSWORD)
 
 
 def hash_password_sync(hasher: PasswordHasher, password: str) -> str:

@@ -13,6 +13,9 @@ from uuid import UUID
 from app.errors import PermissionDeniedError
 from app.models.enums import ROLE_RANK, Role
 
+#: The user id of :meth:`Principal.operator` (no account; audit events record no actor).
+OPERATOR_ID = UUID(int=0)
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -20,6 +23,16 @@ class Principal:
     tenant_id: UUID
     role: Role
     is_platform_admin: bool = False
+
+    @classmethod
+    def operator(cls) -> Principal:
+        """The operator at the server's console (``recap admin``): platform powers, no account, no tenant."""
+        return cls(user_id=OPERATOR_ID, tenant_id=OPERATOR_ID, role=Role.VIEWER, is_platform_admin=True)
+
+    @property
+    def actor_id(self) -> UUID | None:
+        """The user id to record in audit events (None for the operator)."""
+        return None if self.user_id == OPERATOR_ID else self.user_id
 
     def has_role(self, minimum: Role) -> bool:
         """True when this principal's role ranks at least ``minimum`` in its tenant."""

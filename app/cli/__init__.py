@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import align, analyse, demo, render, server
+from app.cli import accounts, align, analyse, demo, render, server, upscale
 
 app = typer.Typer(name="recap", help="Recap: movie + recap script -> narrated recap video.", no_args_is_help=True)
 
-for _module in (server, analyse, align, render, demo):
+for _module in (server, accounts, analyse, align, render, demo, upscale):
     _module.register(app)
 
 

@@ -18,12 +18,9 @@ def worker(
     burst: bool = typer.Option(False, help="exit when the queue is empty"),
 ) -> None:
     """Run an ARQ worker that executes pipeline stages."""
-    import logging
-
     from app.cli.runtime import runtime_settings
 
     with runtime_settings() as settings:
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         from app.queue import CPU_QUEUE, GPU_QUEUE
         from runners.worker import run_supervised
 

@@ -44,6 +44,7 @@ def render_command(
     from media.errors import MediaError
     from media.profiles import PROFILES
     from media.render import RenderOptions, render
+    from media.types import MAX_SCRIPT_BYTES
 
     console = Console(stderr=True)
     if narration is not None and tts:
@@ -52,7 +53,7 @@ def render_command(
         raise typer.BadParameter(f"--profile must be one of {sorted(PROFILES)}")
     if output.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
         raise typer.BadParameter("-o must end in .mp4, .mov or .mkv")
-    text = script.read_bytes()[:2_000_000].decode("utf-8", errors="replace")
+    text = script.read_bytes()[:MAX_SCRIPT_BYTES].decode("utf-8", errors="replace")
     options = RenderOptions(profile=profile, tts=narration is None, narration=narration, burn_captions=burn_captions,
                             title=title, intro=intro, outro=outro, crossfade=crossfade, music=music,
                             mix=MixOptions(target_lufs=target_lufs))

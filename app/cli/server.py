@@ -11,21 +11,20 @@ commands that use the database apply pending migrations first.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.cli.runtime import apply_migrations, runtime_settings
 from app.config import Settings, get_settings
 from app.models.enums import Role
+from app.services.text import slugify
 
 if TYPE_CHECKING:
     from asyncpg import Connection
@@ -44,30 +43,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(admin, name="admin")
 
 
-@contextmanager
-def server_settings(*, migrate_db: bool = True) -> Iterator[Settings]:
-    """Settings with both URLs set (embedded servers started when unset), exported to the environment."""
-    from app.embedded import embedded_stack
-
-    settings = get_settings()
-    with embedded_stack(settings) as (database_url, redis_url):
-        os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = database_url, redis_url
-        get_settings.cache_clear()
-        settings = get_settings()
-        if migrate_db and not settings.is_production:
-            _apply_migrations(database_url, settings)
-        yield settings
-
-
-def _apply_migrations(database_url: str, settings: Settings) -> list[str]:
-    from app.db import migrate as run_migrations
-
-    applied = asyncio.run(run_migrations(database_url, app_role=settings.db_app_role))
-    if applied:
-        err_console.print(f"applied migrations: {', '.join(applied)}")
-    return applied
-
-
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
@@ -84,8 +59,8 @@ def serve(
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that kills the
     # process before the embedded servers stop. Exiting by exception unwinds the context managers instead.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    with server_settings() as settings:
-        setup_logging(settings.log_level)
+    with runtime_settings() as settings:
+        setup_logging(settings.log_level, settings.observability.log_format)
         err_console.print(f"Recap API on http://{host}:{port}/graphql  (health: /healthz, /readyz)")
         if reload:
             uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=True)
@@ -128,9 +103,8 @@ async def _serve_with_worker(settings: Settings, host: str, port: int) -> None:
 
 def migrate() -> None:
     """Apply pending database migrations (a no-op when up to date)."""
-    with server_settings(migrate_db=False) as settings:
-        assert settings.database_url
-        applied = _apply_migrations(settings.database_url, settings)
+    with runtime_settings(migrate=False) as settings:
+        applied = apply_migrations(settings)
     console.print(f"applied: {', '.join(applied)}" if applied else "database schema is up to date")
 
 
@@ -157,7 +131,7 @@ def doctor() -> None:
     """Check database, migrations, Redis, storage, models and media libraries; exit 1 on a failure."""
     from app.doctor import Status, run_checks
 
-    with server_settings(migrate_db=False) as settings:
+    with runtime_settings(migrate=False) as settings:
         checks = asyncio.run(run_checks(settings))
     table = Table(title="recap doctor")
     table.add_column("check", no_wrap=True)
@@ -173,10 +147,6 @@ def doctor() -> None:
 
 # --- admin ----------------------------------------------------------------------------------------
 
-def _slugify(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:80] or "tenant"
-
-
 def _db(action: Callable[[Connection], Awaitable[str]]) -> None:
     """Run an admin coroutine ``f(conn)`` on the system connection; print its result."""
     import asyncpg
@@ -189,13 +159,33 @@ def _db(action: Callable[[Connection], Awaitable[str]]) -> None:
         finally:
             await conn.close()
 
-    with server_settings() as settings:
+    with runtime_settings() as settings:
         assert settings.database_url
         try:
             console.print(asyncio.run(run(settings.database_url)))
         except (LookupError, ValueError, asyncpg.UniqueViolationError) as ex:
             err_console.print(f"[red]{ex}[/red]")
             raise typer.Exit(1) from ex
+
+
+def _forget_access(user_ids: list[Any]) -> None:
+    """Drop the cached roles of ``user_ids`` (the change committed), so it applies on their next request."""
+    import redis.asyncio as aioredis
+
+    from app.auth.access import invalidate
+
+    url = get_settings().redis_url
+
+    async def run() -> None:
+        client = aioredis.Redis.from_url(url or "", socket_connect_timeout=5)  # its own: this is a new event loop
+        try:
+            for user_id in user_ids:
+                await invalidate(client, user_id)
+        finally:
+            await client.aclose()
+
+    if user_ids and url:
+        asyncio.run(run())
 
 
 @admin.command("create-tenant")
@@ -206,7 +196,8 @@ def create_tenant(
     """Create a tenant."""
     async def create(conn: Connection) -> str:
         row = await conn.fetchrow(
-            "INSERT INTO tenants (name, slug) VALUES ($1, $2) RETURNING id, slug", name, slug or _slugify(name))
+            "INSERT INTO tenants (name, slug) VALUES ($1, $2) RETURNING id, slug", name,
+            slug or slugify(name, unique=False))
         return f"tenant {row['slug']} created: {row['id']}"
 
     _db(create)
@@ -227,7 +218,9 @@ def create_user(
         password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise typer.BadParameter("give --password or --password-stdin")
-    email = email.strip().casefold()
+    from app.services.text import normalize_email
+
+    email = normalize_email(email)
     try:
         check_password_policy(password, email)
     except ValidationError as ex:
@@ -250,15 +243,20 @@ def grant(
     role: Annotated[Role, typer.Argument(help="owner, admin, editor or viewer.")],
 ) -> None:
     """Give a user a role in a tenant (replaces an existing role)."""
+    from app.services.text import normalize_email
+
     async def upsert(conn: Connection) -> str:
-        user_id = await conn.fetchval("SELECT id FROM users WHERE email = $1",
-                                      email.strip().casefold())
+        user_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", normalize_email(email))
         tenant_id = await conn.fetchval("SELECT id FROM tenants WHERE slug = $1", tenant_slug)
         if user_id is None or tenant_id is None:
             raise LookupError(f"no user {email!r}" if user_id is None else f"no tenant {tenant_slug!r}")
         await conn.execute(
             "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3) "
             "ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role", tenant_id, user_id, role.value)
+        changed.append(user_id)
         return f"{email} is {role.value} of {tenant_slug}"
 
+    changed: list[Any] = []
+
     _db(upsert)
+    _forget_access(changed)

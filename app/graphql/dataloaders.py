@@ -5,22 +5,34 @@ operation); resolvers get the loaders of their own operation with ``loaders(info
 one service call, which scopes by the caller's tenant.
 
     assets = await loaders(info).assets.load(project.id)
+    page = await loaders(info).jobs.load(JobsKey(project.id, first=20, after=None))
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from app.auth.principal import Principal
-from app.models import Asset, StageRun
+from app.errors import AppError
+from app.models import Asset, Job, StageRun
 from app.services import jobs_read, projects
+from app.services.paging import Page, Position
 
 _CURRENT: ContextVar[Loaders | None] = ContextVar("recap_loaders", default=None)
+
+
+class JobsKey(NamedTuple):
+    """One ``Project.jobs`` page: keys with the same ``first``/``after`` are batched into one query."""
+
+    project_id: UUID
+    first: int
+    after: Position | None
 
 
 class Loaders:
@@ -29,6 +41,7 @@ class Loaders:
     def __init__(self) -> None:
         self._assets: DataLoader[UUID, list[Asset]] | None = None
         self._stages: DataLoader[UUID, list[StageRun]] | None = None
+        self._jobs: DataLoader[JobsKey, Page[Job]] | None = None
         self.principal: Principal | None = None
 
     def _who(self) -> Principal:
@@ -52,6 +65,26 @@ class Loaders:
                 return [found.get(key, []) for key in keys]
             self._stages = DataLoader(load_fn=load)
         return self._stages
+
+
+    @property
+    def jobs(self) -> DataLoader[JobsKey, Page[Job]]:
+        if self._jobs is None:
+            async def load(keys: list[JobsKey]) -> list[Page[Job] | BaseException]:
+                groups: dict[tuple[int, Position | None], list[UUID]] = defaultdict(list)
+                for key in keys:
+                    groups[(key.first, key.after)].append(key.project_id)
+                pages: dict[JobsKey, Page[Job] | BaseException] = {}
+                for (first, after), project_ids in groups.items():
+                    try:
+                        found = await jobs_read.jobs_by_project(self._who(), project_ids, first=first, after=after)
+                    except AppError as ex:  # a bad page size fails its own keys only
+                        pages.update({JobsKey(pid, first, after): ex for pid in project_ids})
+                        continue
+                    pages.update({JobsKey(pid, first, after): page for pid, page in found.items()})
+                return [pages[key] for key in keys]
+            self._jobs = DataLoader(load_fn=load)
+        return self._jobs
 
 
 def start_operation_loaders() -> None:

@@ -1,5 +1,6 @@
 """Field permissions. Every protected field declares ``permission_classes=[IsAuthenticated]``; role checks
-(RBAC) happen in the service functions, which return typed PermissionDeniedError members.
+(RBAC) happen in the service functions, which return typed PermissionDeniedError members. The role they
+check is the caller's current one (read per request by ``RecapContext.authenticate``), never the token's.
 
 An unauthenticated call to a protected field gets a top-level GraphQL error (never masked) with
 ``extensions: {"code": "UNAUTHENTICATED"}`` and the field resolves to null.
@@ -21,8 +22,9 @@ from app.graphql.context import RecapContext
 class IsAuthenticated(BasePermission):
     message = "authentication required"
 
-    def has_permission(self, source: Any, info: Info[RecapContext, Any], **kwargs: Any) -> bool:
-        info.context.principal()  # raises AuthError with the precise reason (missing, expired, invalid)
+    async def has_permission(self, source: Any, info: Info[RecapContext, Any], **kwargs: Any) -> bool:
+        # Raises AuthError with the precise reason (missing, expired, invalid, membership revoked).
+        await info.context.authenticate()
         return True
 
 

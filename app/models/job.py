@@ -27,6 +27,14 @@ class Job(Model):
     error_message = fields.TextField(null=True)
     outputs: fields.JSONField[Any] = fields.JSONField(default=dict)
     source_seconds = fields.FloatField(default=0.0)
+    #: Sums over the stage runs (``runners.accounting``); cost from ``settings.cost``.
+    cpu_seconds = fields.FloatField(default=0.0)
+    wall_seconds = fields.FloatField(default=0.0)
+    gpu_seconds = fields.FloatField(default=0.0)
+    peak_memory_bytes = fields.BigIntField(default=0)
+    bytes_read = fields.BigIntField(default=0)
+    bytes_written = fields.BigIntField(default=0)
+    cost = fields.FloatField(default=0.0)
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
@@ -44,6 +52,8 @@ class StageRun(Model):
     stage = fields.CharEnumField(Stage, max_length=16)
     state = fields.CharEnumField(StageState, max_length=16, default=StageState.PENDING)
     attempt = fields.IntField(default=0)
+    #: ``attempt`` when the job was last retried: this run's budget counts attempts after it.
+    attempts_before = fields.IntField(default=0)
     lease_expires_at = fields.DatetimeField(null=True)
     progress = fields.FloatField(default=0.0)
     message = fields.TextField(default="")
@@ -54,6 +64,14 @@ class StageRun(Model):
         "models.Artifact", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     cached = fields.BooleanField(default=False)
+    #: Resources used by this stage, summed over its attempts (``runners.accounting``).
+    cpu_seconds = fields.FloatField(default=0.0)
+    wall_seconds = fields.FloatField(default=0.0)
+    gpu_seconds = fields.FloatField(default=0.0)
+    peak_memory_bytes = fields.BigIntField(default=0)
+    bytes_read = fields.BigIntField(default=0)
+    bytes_written = fields.BigIntField(default=0)
+    cost = fields.FloatField(default=0.0)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
 

@@ -1,6 +1,6 @@
 """Audit trail: security- and data-relevant actions (logins, logouts, role changes, token reuse, ...).
 
-Rows are append-only for the app role (a trigger refuses UPDATE and DELETE, migration 0002);
+Rows are append-only for the app role (a trigger refuses UPDATE and DELETE, migration 0006_moder_audit);
 ``data`` must never hold secrets (tokens, passwords, signed links).
 
     await record(conn, tenant_id=t, actor_id=u, action="member.role_changed", target_type="user",

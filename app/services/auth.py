@@ -12,9 +12,7 @@ family (someone copied it) and raises TokenReusedError.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +21,7 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
+from app.auth import access
 from app.auth.passwords import check_password_policy, dummy_hash, hash_password, password_hasher, verify_password
 from app.auth.principal import Principal
 from app.auth.throttle import LoginThrottle
@@ -31,8 +30,8 @@ from app.config import Settings
 from app.db import system_tx
 from app.errors import AuthError, ConflictError, NotFoundError, TokenReusedError
 from app.models import Membership, RefreshToken, Role, Tenant, User
-from app.services import audit
-from app.services.text import clean_email, clean_name
+from app.services import audit, outbox
+from app.services.text import clean_email, clean_name, could_be_email, normalize_email, slugify
 
 _TOKEN_PREFIX = "rt1"  # noqa: S105 - a format tag, not a secret
 
@@ -65,19 +64,12 @@ def _token_tenant(token: str) -> UUID | None:
         return None
 
 
-def slugify(name: str) -> str:
-    """URL-safe slug of a tenant name plus a random suffix (slugs are unique)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60] or "tenant"
-    return f"{base}-{secrets.token_hex(3)}"
-
-
 async def _issue(conn: Any, settings: Settings, user: User, tenant_id: UUID, role: Role,
                  family: UUID | None = None) -> AuthResult:
     token = _new_refresh_token(tenant_id)
     expires = datetime.now(UTC) + timedelta(seconds=settings.auth.refresh_ttl_seconds)
-    await RefreshToken.create(user_id=user.id, family=family or uuid.uuid4(), token_hash=_hash(token),
-                              expires_at=expires, using_db=conn)
+    await RefreshToken.create(user_id=user.id, session_tenant_id=tenant_id, family=family or uuid.uuid4(),
+                              token_hash=_hash(token), expires_at=expires, using_db=conn)
     access = issue_access_token(user.id, tenant_id, role, is_platform_admin=user.is_platform_admin,
                                 settings=settings.auth)
     return AuthResult(user, tenant_id, role, access, token, settings.auth.access_ttl_seconds)
@@ -90,7 +82,9 @@ async def register(settings: Settings, email: str, password: str, display_name: 
     Raises:
         RateLimitedError: too many registrations from ``ip`` in the window (when ``redis`` is given).
         ValidationError: bad email, weak password, bad names (field set).
-        ConflictError: the email is taken (field ``email``).
+        ConflictError: the email is taken (field ``email``); the message says nothing more, and the
+            address's holder gets an outbox notice. (Only a verified-email flow would hide even that the
+            registration failed; see docs/security.md.)
     """
     if redis is not None:
         await LoginThrottle(redis, settings.auth).register_attempt(ip)
@@ -102,14 +96,30 @@ async def register(settings: Settings, email: str, password: str, display_name: 
     try:
         async with system_tx() as conn:
             if await User.filter(email=email).using_db(conn).exists():
-                raise ConflictError("an account with this email exists", "email")
+                raise ConflictError(_TAKEN, "email")
             user = await User.create(email=email, password_hash=password_hash, display_name=display, using_db=conn)
             tenant = await Tenant.create(name=tenant_label, slug=slugify(tenant_label), using_db=conn)
             await Membership.create(tenant_id=tenant.id, user_id=user.id, role=Role.OWNER, using_db=conn)
             await audit.record(conn, tenant_id=tenant.id, actor_id=user.id, action="user.registered", ip=ip)
             return await _issue(conn, settings, user, tenant.id, Role.OWNER)
     except IntegrityError as ex:  # a concurrent registration won the race
-        raise ConflictError("an account with this email exists", "email") from ex
+        await _notify_taken(email)
+        raise ConflictError(_TAKEN, "email") from ex
+    except ConflictError:
+        await _notify_taken(email)
+        raise
+
+
+#: One answer for "taken", whoever asks; the holder of the address hears about the attempt (outbox).
+_TAKEN = "this email cannot be registered; if it is yours, sign in (or create a new tenant once signed in)"
+
+
+async def _notify_taken(email: str) -> None:
+    async with system_tx() as conn:
+        await outbox.enqueue(conn, recipient=email, kind="register.attempt",
+                             subject="Someone tried to register with your address on Recap",
+                             body="A registration with this email address was refused because it already has an "
+                                  "account. If it was you, sign in instead. If not, nothing changed.")
 
 
 async def _pick_membership(conn: Any, user: User, tenant_id: UUID | None) -> Membership | None:
@@ -124,21 +134,21 @@ async def login(settings: Settings, redis: Any, email: str, password: str, tenan
     """Check the password and open a session in ``tenant_id`` (default: the user's oldest membership).
 
     Raises:
-        RateLimitedError: too many failures for this account or IP in the window.
+        RateLimitedError: too many failures for this account or IP in the window (checked and counted
+            in one atomic step before the password hash, see ``app.auth.throttle``).
         AuthError: wrong email/password, inactive user, or not a member of ``tenant_id`` (one message for all).
     """
     throttle = LoginThrottle(redis, settings.auth)
-    key = email.strip().lower()
-    await throttle.check(key, ip)
+    key = normalize_email(email)
+    slot = await throttle.reserve(key, ip)  # counted before the hash: parallel guesses cannot all pass
     hasher = password_hasher(settings.auth)
     async with system_tx() as conn:
-        user = await User.filter(email=key).using_db(conn).first()
+        user = await User.filter(email=key).using_db(conn).first() if could_be_email(key) else None
         stored = user.password_hash if user else dummy_hash(settings.auth.argon2_time_cost,
                                                            settings.auth.argon2_memory_kib)
         ok, new_hash = await verify_password(hasher, stored, password)
         membership = await _pick_membership(conn, user, tenant_id) if user and ok and user.is_active else None
         if user is None or membership is None:
-            await throttle.record_failure(key, ip)
             if user is not None:
                 await audit.record(conn, tenant_id=None, actor_id=user.id, action="login.failed", ip=ip)
             failed = True
@@ -152,7 +162,7 @@ async def login(settings: Settings, redis: Any, email: str, password: str, tenan
             result = await _issue(conn, settings, user, membership.tenant_id, membership.role)  # type: ignore[attr-defined]
     if failed:
         raise AuthError("wrong email or password")
-    await throttle.reset(key)
+    await throttle.succeeded(key, ip, slot)
     return result
 
 
@@ -233,3 +243,21 @@ async def switch_tenant(settings: Settings, principal: Principal, tenant_id: UUI
             raise NotFoundError("tenant not found", "tenantId")
         await audit.record(conn, tenant_id=tenant_id, actor_id=user.id, action="tenant.switched")
         return await _issue(conn, settings, user, tenant_id, membership.role)
+
+
+async def set_platform_admin(email: str, value: bool) -> UUID:
+    """Grant (or take back) the platform-admin flag of the account ``email``; effective on its next request.
+
+    Raises:
+        NotFoundError(field="email"): no such account.
+    """
+    async with system_tx() as conn:
+        user = await User.filter(email=normalize_email(email)).using_db(conn).first()
+        if user is None:
+            raise NotFoundError("no account with this email", "email")
+        user.is_platform_admin = value
+        await user.save(using_db=conn, update_fields=["is_platform_admin"])
+        await audit.record(conn, tenant_id=None, actor_id=None, action="user.platform_admin_changed",
+                           target_type="user", target_id=str(user.id), data={"value": value})
+    await access.invalidate_user(user.id)
+    return user.id

@@ -16,7 +16,7 @@ from uuid import UUID
 from app.auth.principal import Principal
 from app.db import tenant_tx
 from app.errors import NotFoundError
-from app.events import RESYNC, ProgressEvent, get_hub, job_channel, project_channel
+from app.events import RESYNC, ProgressEvent, get_hub, job_channel, project_channel, resync_event
 from app.models import Job, Project, StageRun
 from app.models.enums import ACTIVE_JOB_STATES, TERMINAL_JOB_STATES
 from app.pipeline import ORDER
@@ -68,27 +68,41 @@ async def job_events(principal: Principal, job_id: UUID, redis_url: str
                 return
 
 
+async def _project_snapshots(principal: Principal, project_id: UUID
+                             ) -> list[tuple[ProgressEvent, list[dict[str, Any]]]]:
+    async with tenant_tx(principal.tenant_id):
+        active = await Job.filter(project_id=project_id, state__in=list(ACTIVE_JOB_STATES)).values_list(
+            "id", flat=True)
+    return [await snapshot(principal, job_id) for job_id in active]  # type: ignore[arg-type]
+
+
 async def project_events(principal: Principal, project_id: UUID, redis_url: str
                          ) -> AsyncIterator[tuple[ProgressEvent, list[dict[str, Any]] | None]]:
-    """Snapshots of the project's active jobs, then every event of the project's jobs."""
+    """Snapshots of the project's active jobs, then every event of the project's jobs.
+
+    When the event stream reconnects (events may have been lost) the subscriber gets a ``resync``
+    marker for the project, then fresh snapshots of its active jobs.
+    """
     async with tenant_tx(principal.tenant_id):
         project = await Project.filter(id=project_id, tenant_id=principal.tenant_id).first()
         if project is None:
             raise NotFoundError("project not found", "projectId")
     async with get_hub(redis_url).listen(project_channel(project_id)) as queue:
-        async with tenant_tx(principal.tenant_id):
-            active = await Job.filter(project_id=project_id, state__in=list(ACTIVE_JOB_STATES)).values_list(
-                "id", flat=True)
         floor: dict[str, int] = {}
-        for job_id in active:
-            event, stages = await snapshot(principal, job_id)  # type: ignore[arg-type]
+        for event, stages in await _project_snapshots(principal, project_id):
             floor[event.job_id] = event.seq
             yield event, stages
         delivered: set[tuple[str, int]] = set()
         while True:
             incoming = await queue.get()
+            if incoming.kind == RESYNC:
+                yield resync_event(project_id=str(project_id)), None
+                for event, stages in await _project_snapshots(principal, project_id):
+                    floor[event.job_id] = max(floor.get(event.job_id, 0), event.seq)
+                    yield event, stages
+                continue
             key = (incoming.job_id, incoming.seq)
-            if incoming.kind == RESYNC or incoming.seq <= floor.get(incoming.job_id, 0) or key in delivered:
+            if incoming.seq <= floor.get(incoming.job_id, 0) or key in delivered:
                 continue
             delivered.add(key)
             if len(delivered) > 10_000:

@@ -14,19 +14,23 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import F
+
 from app.auth.principal import Principal
 from app.config import Settings, get_settings
 from app.db import tenant_tx
 from app.errors import ConflictError, NotFoundError, QuotaExceededError, ValidationError
-from app.models import Asset, AssetKind, AssetStatus, Job, JobState, Project, Role, Stage, StageRun, StageState
+from app.models import Job, JobState, Project, Role, Stage, StageRun, StageState
 from app.models.enums import ACTIVE_JOB_STATES, TERMINAL_JOB_STATES
 from app.pipeline import ORDER, next_stages
 from app.queue import enqueue_stage
-from app.services import render_events
+from app.services import quota, render_events
+from app.services.counters import add_usage
+from app.services.render_inputs import check_option_assets
+from app.services.text import check_script_text, clean_name, parse_uuids
 
 PROFILES = ("1080p", "720p", "source")
 NARRATIONS = ("tts", "recorded", "none")
-MAX_SCRIPT_CHARS = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -37,26 +41,63 @@ class RenderOptions:
     script_asset_id: str | None = None
     script_text: str | None = None
     source_asset_ids: list[str] = field(default_factory=list)
-    upscale: bool = False
+    #: False, True (defaults) or ``{"model", "target": "UHD_4K" | "NATIVE", "tile", "chunk_seconds"}``.
+    upscale: bool | dict[str, Any] = False
     burn_captions: bool = False
     review: bool = False
     title: str | None = None
     words_per_minute: float = 160.0
 
     def __post_init__(self) -> None:
+        """Every option is checked here, before anything reaches the database (ids in canonical form)."""
         if self.profile not in PROFILES:
             raise ValidationError(f"profile must be one of {', '.join(PROFILES)}", "profile")
         if self.narration not in NARRATIONS:
             raise ValidationError(f"narration must be one of {', '.join(NARRATIONS)}", "narration")
-        if self.script_text is not None and len(self.script_text) > MAX_SCRIPT_CHARS:
-            raise ValidationError("the script is over 2 MB", "scriptText")
+        if self.script_text is not None:
+            check_script_text(self.script_text, field="scriptText")
         if not 60.0 <= self.words_per_minute <= 400.0:
             raise ValidationError("wordsPerMinute must be between 60 and 400", "wordsPerMinute")
-        if self.title is not None and len(self.title) > 200:
-            raise ValidationError("the title is over 200 characters", "title")
+        if isinstance(self.upscale, dict):
+            _check_upscale(self.upscale)
+        if self.title is not None:
+            object.__setattr__(self, "title", clean_name(self.title, field="title", allow_empty=True) or None)
+        object.__setattr__(self, "source_asset_ids", parse_uuids(list(self.source_asset_ids),
+                                                                 field="sourceAssetIds"))
+        for name, field_name in (("script_asset_id", "scriptAssetId"), ("narration_asset_id", "narrationAssetId")):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, parse_uuids([value], field=field_name)[0])
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
+
+
+UPSCALE_MODELS = ("realesr-animevideov3", "realesr-general-x4v3", "RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B")
+UPSCALE_TARGETS = ("UHD_4K", "NATIVE")
+
+
+def _check_upscale(value: dict[str, Any]) -> None:
+    if value.get("model", UPSCALE_MODELS[0]) not in UPSCALE_MODELS:
+        raise ValidationError(f"upscale.model must be one of {', '.join(UPSCALE_MODELS)}", "upscale.model")
+    if value.get("target", "UHD_4K") not in UPSCALE_TARGETS:
+        raise ValidationError("upscale.target must be UHD_4K or NATIVE", "upscale.target")
+    tile = value.get("tile", 0)
+    if not isinstance(tile, int) or (tile != 0 and not 32 <= tile <= 4096):
+        raise ValidationError("upscale.tile must be 0 (automatic) or 32..4096", "upscale.tile")
+    chunk = value.get("chunk_seconds", 10.0)
+    if not isinstance(chunk, int | float) or not 1.0 <= chunk <= 600.0:
+        raise ValidationError("upscale.chunkSeconds must be 1..600", "upscale.chunkSeconds")
+
+
+async def _gpu_available(settings: Settings) -> bool:
+    """A GPU worker heartbeated within the last minute (or the deployment pins ``worker.gpu_enabled``)."""
+    if settings.worker.gpu_enabled:
+        return True
+    from app.gpu.heartbeat import gpu_worker_alive
+    from app.redis import get_redis
+
+    return await gpu_worker_alive(get_redis(settings))
 
 
 def _period(now: datetime | None = None) -> str:
@@ -78,19 +119,14 @@ async def _job(conn: Any, principal: Principal, job_id: UUID | str, *, lock: boo
     return job
 
 
-async def _source_seconds(conn: Any, project: Project, options: RenderOptions) -> float:
-    query = Asset.filter(project_id=project.id, kind=AssetKind.SOURCE_VIDEO, status=AssetStatus.READY)
-    if options.source_asset_ids:
-        query = query.filter(id__in=options.source_asset_ids)
-    assets = await query.using_db(conn)
-    if not assets:
-        raise ValidationError("the project has no ready source video; upload one first", "projectId")
+async def _source_seconds(conn: Any, principal: Principal, project: Project, options: RenderOptions) -> float:
+    assets = await check_option_assets(conn, principal.tenant_id, project.id, options)
     return sum(float((a.probe or {}).get("duration") or 0.0) for a in assets)
 
 
 async def _admit(conn: Any, tenant_id: UUID, seconds: float, settings: Settings) -> None:
     """Check concurrent jobs and monthly minutes under a per-tenant lock, then charge the minutes."""
-    await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [str(tenant_id)])
+    await quota.lock_tenant_quota(conn, tenant_id)
     rows = await conn.execute_query_dict(
         "SELECT concurrent_jobs, processing_minutes_per_month FROM quota_policies WHERE tenant_id = $1",
         [str(tenant_id)])
@@ -107,11 +143,7 @@ async def _admit(conn: Any, tenant_id: UUID, seconds: float, settings: Settings)
         raise QuotaExceededError(
             f"this render needs {seconds / 60:.1f} min; {max(0.0, limit_minutes - used_s / 60):.1f} of "
             f"{limit_minutes} min are left this month", "processingMinutes")
-    await conn.execute_query(
-        "INSERT INTO usage_counters (id, tenant_id, period, processing_seconds, storage_bytes, updated_at) "
-        "VALUES (gen_random_uuid(), $1, $2, $3, 0, now()) ON CONFLICT (tenant_id, period) DO UPDATE "
-        "SET processing_seconds = usage_counters.processing_seconds + EXCLUDED.processing_seconds, updated_at = now()",
-        [str(tenant_id), _period(), seconds])
+    await add_usage(conn, tenant_id, _period(), processing_seconds=seconds)
 
 
 async def start_render(principal: Principal, project_id: UUID | str, options: RenderOptions,
@@ -119,17 +151,19 @@ async def start_render(principal: Principal, project_id: UUID | str, options: Re
     """Create a job with its stage runs and queue the first stage.
 
     Raises:
-        NotFoundError: the project is not the caller's tenant's.
-        ValidationError: bad options or no source video.
+        NotFoundError: the project, or an asset the options name, is not the caller's tenant's project's.
+        ValidationError: bad options, no source video, or a named asset of the wrong kind
+            (``WRONG_ASSET_KIND``) or not ready (``ASSET_NOT_READY``).
         QuotaExceededError: concurrent jobs or monthly minutes would be exceeded.
     """
     principal.require(Role.EDITOR)
     settings = settings or get_settings()
-    if options.upscale and not settings.worker.gpu_enabled:
-        raise ValidationError("4K upscaling needs a GPU worker, and none is configured", "upscale")
+    if options.upscale and not await _gpu_available(settings):
+        raise ValidationError("4K upscaling needs a GPU worker, and none has checked in recently", "upscale",
+                              code="UPSCALE_UNAVAILABLE")
     async with tenant_tx(principal.tenant_id) as conn:
         project = await _project(conn, principal, project_id)
-        seconds = await _source_seconds(conn, project, options)
+        seconds = await _source_seconds(conn, principal, project, options)
         await _admit(conn, principal.tenant_id, seconds, settings)
         job = await Job.create(tenant_id=principal.tenant_id, project_id=project.id, created_by_id=principal.user_id,
                                state=JobState.QUEUED, options=options.to_json(), source_seconds=seconds,
@@ -169,10 +203,11 @@ async def retry_job(principal: Principal, job_id: UUID | str, settings: Settings
         if job.state not in (JobState.FAILED, JobState.CANCELLED):
             raise ConflictError(f"only a failed or cancelled job can be retried (this one is {job.state.value})",
                                 "jobId")
-        await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [str(principal.tenant_id)])
+        await quota.lock_tenant_quota(conn, principal.tenant_id)
         await StageRun.filter(job_id=job.id, state__in=[StageState.FAILED, StageState.CANCELLED, StageState.RUNNING,
                                                         StageState.QUEUED]).using_db(conn).update(
-            state=StageState.PENDING, error_code=None, error_message=None, lease_expires_at=None)
+            state=StageState.PENDING, error_code=None, error_message=None, lease_expires_at=None,
+            attempts_before=F("attempt"))  # a fresh attempt budget; attempt numbers keep counting
         runs = await StageRun.filter(job_id=job.id).using_db(conn)
         ready = next_stages({r.stage: r.state for r in runs})
         await StageRun.filter(job_id=job.id, stage__in=ready).using_db(conn).update(state=StageState.QUEUED)

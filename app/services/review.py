@@ -2,7 +2,9 @@
 
 Edits are data: the edited alignment is validated against the contract (known beats and
 sources, ``0 <= start < end <= duration``, no overlapping footage) and stored on the job;
-the assemble stage uses it instead of the computed one.
+the assemble stage uses it instead of the computed one. Every part of an edit is checked
+before the database sees it (a malformed clip is a ValidationError naming ``beats``), and an
+approved alignment is frozen: what is assembled is what was approved.
 
     beats = await get_alignment(principal, job_id)
     await update_alignment(principal, job_id, [{"index": 2, "clips": [...]}])
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from typing import Any
 from uuid import UUID
 
@@ -23,9 +26,10 @@ from app.errors import ConflictError, NotFoundError, ValidationError
 from app.models import Artifact, Asset, AssetKind, AssetStatus, Job, JobState, Role, Stage, StageRun, StageState
 from app.queue import enqueue_stage
 from app.services import render_events
-from app.storage import get_storage
+from app.storage.shared import shared_storage
 
 EDITABLE = (JobState.WAITING_REVIEW, JobState.QUEUED, JobState.RUNNING)
+MAX_CLIPS = 200
 
 
 async def _computed(conn: Any, job: Job, settings: Settings) -> dict[str, Any]:
@@ -35,7 +39,7 @@ async def _computed(conn: Any, job: Job, settings: Settings) -> dict[str, Any]:
     art = await Artifact.filter(id=run.artifact_id).using_db(conn).first()  # type: ignore[attr-defined]
     if art is None:
         raise ConflictError("the alignment artifact is missing", "jobId")
-    storage = get_storage(settings)
+    storage = shared_storage(settings)
     chunks = [c async for c in storage.open_range(f"{art.storage_key}/alignment.json", 0, None)]
     data: dict[str, Any] = json.loads(b"".join(chunks))
     return data
@@ -52,29 +56,72 @@ async def get_alignment(principal: Principal, job_id: UUID | str, settings: Sett
         return dict(edit) if edit else await _computed(conn, job, settings or get_settings())
 
 
+def _number(value: Any) -> float | None:
+    """A finite JSON number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _clip(index: int, clip: Any, durations: dict[str, float]) -> dict[str, Any]:
+    """One edited clip in canonical form; ValidationError("beats") for anything malformed."""
+    if not isinstance(clip, dict):
+        raise ValidationError(f"beat {index}: each clip must be an object {{source, start, end}}", "beats")
+    src = clip.get("source")
+    if not isinstance(src, str) or src not in durations:
+        raise ValidationError(f"beat {index}: unknown source {str(src)[:20]!r}", "beats")
+    start, end = _number(clip.get("start")), _number(clip.get("end"))
+    score = _number(clip.get("score", 1.0))
+    if start is None or end is None or score is None:
+        raise ValidationError(f"beat {index}: start, end and score must be finite numbers", "beats")
+    if not 0 <= start < end <= durations[src] + 1e-3:
+        raise ValidationError(f"beat {index}: need 0 <= start < end <= {durations[src]:.3f}", "beats")
+    return {"source": src, "start": start, "end": end, "score": min(1.0, max(0.0, score))}
+
+
 def _validate(base: dict[str, Any], beats: list[dict[str, Any]]) -> dict[str, Any]:
     durations = {s["id"]: float(s["duration"]) for s in base["sources"]}
     by_index = {b["index"]: b for b in base["beats"]}
+    edited: set[int] = set()
     for beat in beats:
         index = beat.get("index")
-        if index not in by_index:
-            raise ValidationError(f"beat {index!r} is not in this alignment", "beats")
-        clips = beat.get("clips")
-        if not isinstance(clips, list) or len(clips) > 200:
-            raise ValidationError(f"beat {index}: clips must be a list (at most 200)", "beats")
-        for clip in clips:
-            src, start, end = clip.get("source"), clip.get("start"), clip.get("end")
-            if src not in durations:
-                raise ValidationError(f"beat {index}: unknown source {src!r}", "beats")
-            if not isinstance(start, int | float) or not isinstance(end, int | float):
-                raise ValidationError(f"beat {index}: start and end must be numbers", "beats")
-            if not 0 <= start < end <= durations[src] + 1e-3:
-                raise ValidationError(f"beat {index}: need 0 <= start < end <= {durations[src]:.3f}", "beats")
-        by_index[index] = {**by_index[index], "clips": [
-            {"source": c["source"], "start": float(c["start"]), "end": float(c["end"]),
-             "score": float(c.get("score", 1.0))} for c in clips], "confidence": 1.0}
+        if not isinstance(index, int) or index not in by_index:
+            raise ValidationError(f"beat {str(index)[:20]!r} is not in this alignment", "beats")
+        if index in edited:
+            raise ValidationError(f"beat {index} is edited twice", "beats")
+        edited.add(index)
+        clips = _picked_alternative(by_index[index], beat) if beat.get("alternative") is not None \
+            else beat.get("clips")
+        if not isinstance(clips, list) or len(clips) > MAX_CLIPS:
+            raise ValidationError(f"beat {index}: clips must be a list (at most {MAX_CLIPS})", "beats")
+        by_index[index] = {**by_index[index], **_swapped_alternatives(by_index[index], beat),
+                           "clips": [_clip(index, c, durations) for c in clips], "confidence": 1.0,
+                           "needs_review": False}
     _check_no_reuse(by_index)
     return {**base, "beats": [by_index[i] for i in sorted(by_index)]}
+
+
+def _picked_alternative(current: dict[str, Any], edit: dict[str, Any]) -> Any:
+    """The clips of the alternative the reviewer picked (``alternative``: its position in the beat's
+    ``alternatives``, best first); clips and an alternative together are ambiguous."""
+    index, k = current["index"], edit["alternative"]
+    if edit.get("clips") is not None:
+        raise ValidationError(f"beat {index}: give clips or an alternative, not both", "beats")
+    alts = current.get("alternatives") or []
+    if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < len(alts):
+        raise ValidationError(f"beat {index}: alternative must be 0..{len(alts) - 1} (it has {len(alts)})", "beats")
+    return alts[k].get("clips")
+
+
+def _swapped_alternatives(current: dict[str, Any], edit: dict[str, Any]) -> dict[str, Any]:
+    """After picking alternative k, the placement it replaces becomes alternative k (nothing is lost)."""
+    k = edit.get("alternative")
+    if k is None:
+        return {}
+    alts = list(current.get("alternatives") or [])
+    alts[k] = {"clips": current.get("clips", []), "score": float(current.get("confidence", 0.0))}
+    return {"alternatives": alts}
 
 
 def _check_no_reuse(beats: dict[int, dict[str, Any]]) -> None:
@@ -108,6 +155,8 @@ async def update_alignment(principal: Principal, job_id: UUID | str, beats: list
                                           state__in=[StageState.RUNNING, StageState.SUCCEEDED]).using_db(conn).exists()
         if job.state not in EDITABLE or assembled:
             raise ConflictError("the alignment can only change before assembly starts", "jobId")
+        if job.options.get("approved"):  # assembly is queued with what was approved: frozen
+            raise ConflictError("the alignment was approved and is frozen", "jobId", code="ALIGNMENT_FROZEN")
         base = job.options.get("alignment_edit") or await _computed(conn, job, settings)
         edited = _validate(base, beats)
         job.options = {**job.options, "alignment_edit": edited}

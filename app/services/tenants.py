@@ -1,8 +1,10 @@
-"""Tenants and memberships: create a tenant, list/add/re-role/remove members. RBAC per action.
+"""Tenants and memberships: create a tenant, list/re-role/remove members. RBAC per action.
 
-Roles: viewers read, editors create and run, admins manage members and quota, owners everything.
+Roles: viewers read, editors create and run, admins manage members (and read the quota), owners everything.
 Only owners grant, change or remove the owner role; the last owner can be neither demoted nor removed.
-``add_member`` adds an EXISTING account by email (no pending invites): an unknown email is NOT_FOUND.
+Nobody is added without consent: ``app.services.invitations`` invites, the invitee accepts.
+A role change or a removal takes effect on the member's next request (``app.auth.access``); a removal also
+revokes the member's refresh tokens for this tenant.
 
     tenant = await create_tenant(principal, "Studio B")
     members = await list_members(principal)            # admins+
@@ -13,16 +15,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import Q
+
+from app.auth import access
 from app.auth.principal import Principal
 from app.db import tenant_tx
 from app.errors import ConflictError, NotFoundError, PermissionDeniedError
-from app.models import Membership, Role, Tenant, User
+from app.models import Membership, RefreshToken, Role, Tenant, User
 from app.services import audit
-from app.services.auth import slugify
-from app.services.text import clean_email, clean_name
+from app.services.text import clean_name, slugify
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,30 +73,6 @@ def _member(membership: Membership, user: User) -> Member:
     return Member(user.id, user.email, user.display_name, membership.role, membership.created_at)
 
 
-async def add_member(principal: Principal, email: str, role: Role) -> Member:
-    """Add an existing account to the caller's tenant (admins+; owners only may add owners).
-
-    Raises:
-        NotFoundError(field="email"): no account has this email.
-        ConflictError(field="email"): already a member.
-    """
-    principal.require(Role.ADMIN)
-    if role is Role.OWNER:
-        principal.require(Role.OWNER)
-    address = clean_email(email)
-    async with tenant_tx(principal.tenant_id) as conn:
-        user = await User.filter(email=address, is_active=True).using_db(conn).first()
-        if user is None:
-            raise NotFoundError("no account with this email; ask them to register first", "email")
-        if await Membership.filter(tenant_id=principal.tenant_id, user_id=user.id).using_db(conn).exists():
-            raise ConflictError("already a member", "email")
-        membership = await Membership.create(tenant_id=principal.tenant_id, user_id=user.id, role=role,
-                                             using_db=conn)
-        await audit.record(conn, tenant_id=principal.tenant_id, actor_id=principal.user_id, action="member.added",
-                           target_type="user", target_id=str(user.id), data={"role": role.value})
-    return _member(membership, user)
-
-
 async def _membership(conn: Any, principal: Principal, user_id: UUID) -> Membership:
     membership = await (Membership.filter(tenant_id=principal.tenant_id, user_id=user_id).using_db(conn)
                         .select_for_update().first())
@@ -123,6 +104,7 @@ async def change_role(principal: Principal, user_id: UUID, role: Role) -> Member
         await audit.record(conn, tenant_id=principal.tenant_id, actor_id=principal.user_id,
                            action="member.role_changed", target_type="user", target_id=str(user_id),
                            data={"from": previous.value, "to": role.value})
+    await access.invalidate_user(user_id)
     return _member(membership, user)
 
 
@@ -137,6 +119,15 @@ async def remove_member(principal: Principal, user_id: UUID) -> UUID:
                 raise PermissionDeniedError("only owners can remove an owner", "userId")
             await _ensure_other_owner(conn, principal.tenant_id, user_id)
         await membership.delete(using_db=conn)
+        await _revoke_sessions(conn, user_id, principal.tenant_id)
         await audit.record(conn, tenant_id=principal.tenant_id, actor_id=principal.user_id, action="member.removed",
                            target_type="user", target_id=str(user_id), data={"role": membership.role.value})
+    await access.invalidate_user(user_id)
     return user_id
+
+
+async def _revoke_sessions(conn: Any, user_id: UUID, tenant_id: UUID) -> None:
+    # Sessions minted before refresh tokens recorded their tenant (NULL) go too: the tenant is unknown.
+    scope = Q(session_tenant_id=tenant_id) | Q(session_tenant_id=None)
+    await (RefreshToken.filter(scope, user_id=user_id, revoked_at=None).using_db(conn)
+           .update(revoked_at=datetime.now(UTC)))

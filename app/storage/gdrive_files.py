@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from app.storage.errors import InvalidKeyError, ObjectNotFoundError, StorageUnavailableError
+from app.storage.errors import InvalidKeyError, ObjectNotFoundError, StorageError, StorageUnavailableError
 from app.storage.gdrive_auth import load_token_source
 from app.storage.gdrive_http import DriveHttp
 from app.storage.gdrive_resumable import RETRYABLE, Backoff
@@ -39,14 +39,18 @@ def drive_http(settings: Settings) -> DriveHttp:
     return DriveHttp(settings.storage.gdrive_api_base, load_token_source(creds))
 
 
-async def download_file(http: DriveHttp, file_id: str, dest: Path, *, backoff: Backoff | None = None) -> int:
-    """Download ``file_id`` to ``dest`` with ``alt=media``; a broken stream resumes with ``Range``."""
+async def download_file(http: DriveHttp, file_id: str, dest: Path, *, backoff: Backoff | None = None,
+                        max_bytes: int | None = None) -> int:
+    """Download ``file_id`` to ``dest`` with ``alt=media``; a broken stream resumes with ``Range``.
+
+    ``max_bytes``: refuse (StorageError ``DRIVE_SIZE_MISMATCH``) as soon as more would be written.
+    """
     backoff = backoff or Backoff()
     check_file_id(file_id)
     failures = 0
     with dest.open("ab") as fh:
         while True:
-            start = fh.tell()
+            start = held = fh.tell()
             headers = {"Range": f"bytes={start}-"} if start else {}
             try:
                 async for status, chunk in http.stream(f"/drive/v3/files/{file_id}",
@@ -62,7 +66,11 @@ async def download_file(http: DriveHttp, file_id: str, dest: Path, *, backoff: B
                         raise StorageUnavailableError(f"Drive download failed ({status})")
                     if status == 200 and start:  # the Range was ignored: this is the whole file again
                         fh.truncate(0)
-                        start = 0
+                        start = held = 0
+                    held += len(chunk)  # what the file holds after this write
+                    if max_bytes is not None and held > max_bytes:
+                        raise StorageError(f"Drive sent more than the {max_bytes} bytes it reported",
+                                           code="DRIVE_SIZE_MISMATCH")
                     await asyncio.to_thread(fh.write, chunk)
                 fh.flush()
                 return fh.tell()

@@ -16,7 +16,9 @@ from uuid import UUID
 
 from app.storage.errors import InvalidKeyError
 
-ROOTS = ("inputs", "intermediate", "upscale_inputs", "upscale_outputs", "outputs")
+ROOTS = ("inputs", "intermediate", "upscale_inputs", "upscale_outputs", "outputs", "exports")
+#: The roots a job writes under, each as ``{root}/{job_id}/``.
+JOB_ROOTS = ("intermediate", "upscale_inputs", "upscale_outputs", "outputs")
 MAX_KEY_LENGTH = 1024
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _EXTENSION = re.compile(r"\.[a-z0-9]{1,8}")
@@ -87,4 +89,14 @@ def output_key(job_id: UUID, name: str) -> str:
 
 def job_prefixes(job_id: UUID) -> list[str]:
     """Every prefix a job writes under (for deleting a job's files)."""
-    return [f"{root}/{job_id}/" for root in ROOTS[1:]]
+    return [f"{root}/{job_id}/" for root in JOB_ROOTS]
+
+
+def export_key(user_id: UUID, export_id: UUID) -> str:
+    """``exports/{user}/{export}.zip``: a personal-data export (GDPR Art. 15/20)."""
+    return validate_key(f"exports/{user_id}/{export_id}.zip")
+
+
+def tenant_cache_prefix(tenant_id: UUID) -> str:
+    """Where the tenant's content-addressed stage cache lives (``intermediate/{tenant}/cache/``)."""
+    return f"intermediate/{tenant_id}/"

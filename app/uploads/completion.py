@@ -3,7 +3,8 @@
 The content decides (never the extension): media kinds are probed with ``media.probe``; scripts
 must be UTF-8 text. A refused file becomes a REJECTED Asset (and upload) carrying the code,
 e.g. ``NOT_MEDIA``; an accepted one is moved into storage, its sha256 recorded, the tenant's
-storage counter raised, and an ingest stage queued for a job of the project that waits for it.
+storage counter raised. No job waits for an upload: ``startRender`` admits only READY assets, and
+queues its ingest at once.
 
     outcome = await complete_upload(upload, settings, storage)
     outcome.status, outcome.error_code, outcome.asset_id
@@ -21,8 +22,9 @@ from uuid import UUID
 
 from app.config import Settings
 from app.db import tenant_tx
-from app.models import Asset, AssetKind, AssetStatus, Job, JobState, Stage, StageRun, StageState, Upload, UploadState
-from app.services.quota import STORAGE_PERIOD
+from app.metrics import UPLOADS_COMPLETED
+from app.models import Asset, AssetKind, AssetStatus, Upload, UploadState
+from app.services import quota
 from app.storage import Storage
 from app.uploads import service
 from app.uploads.clamd import scan_file
@@ -34,9 +36,9 @@ from media.errors import (
     NoAudioStreamError,
     ScriptTooLargeError,
 )
+from media.types import MAX_SCRIPT_BYTES
 
 log = logging.getLogger(__name__)
-MAX_SCRIPT_BYTES = 2 * 1024 * 1024
 HASH_BLOCK = 4 * 1024 * 1024
 _CONTENT_TYPES = {"mov": "video/mp4", "mp4": "video/mp4", "matroska": "video/x-matroska", "webm": "video/webm",
                   "avi": "video/x-msvideo", "mpegts": "video/mp2t", "mp3": "audio/mpeg", "wav": "audio/wav",
@@ -131,7 +133,6 @@ async def complete_upload(upload: Upload, settings: Settings, storage: Storage) 
     await storage.put_file(upload.storage_key, path, move=True)
     outcome = Outcome(asset_id, AssetStatus.READY)
     await _record(upload, outcome, size=size, sha256=digest, probe=info, content_type=content_type)
-    await _wake_waiting_jobs(upload)
     return outcome
 
 
@@ -139,41 +140,20 @@ async def _record(upload: Upload, outcome: Outcome, *, size: int, sha256: str | 
                   content_type: str | None) -> None:
     tenant_id = service.tenant_of(upload)
     async with tenant_tx(tenant_id) as conn:
+        # Under the quota lock: the upload's reservation becomes stored bytes in one step for every checker.
+        await quota.lock_tenant_quota(conn, tenant_id)
         await Asset.create(id=outcome.asset_id, tenant_id=tenant_id, project_id=service.project_of(upload),
                            kind=upload.kind, status=outcome.status, filename=upload.filename,
                            storage_key=upload.storage_key if outcome.status is AssetStatus.READY else "",
                            size_bytes=size, sha256=sha256, content_type=content_type, probe=probe,
                            error_code=outcome.error_code, using_db=conn)
         state = UploadState.COMPLETED if outcome.status is AssetStatus.READY else UploadState.REJECTED
+        UPLOADS_COMPLETED.labels(state.value).inc()
         await Upload.filter(id=upload.id).using_db(conn).update(
             state=state, asset_id=outcome.asset_id, error_code=outcome.error_code, offset=size,
             completed_at=service.now())
         if outcome.status is AssetStatus.READY:
-            await conn.execute_query(
-                "INSERT INTO usage_counters (id, tenant_id, period, processing_seconds, storage_bytes, updated_at) "
-                "VALUES (gen_random_uuid(), $1, $2, 0, $3, now()) ON CONFLICT (tenant_id, period) DO UPDATE "
-                "SET storage_bytes = usage_counters.storage_bytes + EXCLUDED.storage_bytes, updated_at = now()",
-                [str(tenant_id), STORAGE_PERIOD, size])
+            await quota.add_stored_bytes(conn, tenant_id, size)
     upload.state, upload.error_code = state, outcome.error_code
     upload.asset_id = outcome.asset_id  # type: ignore[attr-defined]
 
-
-async def _wake_waiting_jobs(upload: Upload) -> None:
-    """Queue ingest for queued jobs of this project whose ingest has not been queued yet."""
-    async with tenant_tx(service.tenant_of(upload)) as conn:
-        queued = await Job.filter(project_id=service.project_of(upload), state=JobState.QUEUED).using_db(conn) \
-            .values_list("id", flat=True)
-        waiting = await StageRun.filter(job_id__in=list(queued), stage=Stage.INGEST, state=StageState.PENDING) \
-            .using_db(conn).select_for_update() if queued else []
-        ids = [run.job_id for run in waiting]  # type: ignore[attr-defined]
-        if ids:
-            await StageRun.filter(id__in=[r.id for r in waiting]).using_db(conn).update(state=StageState.QUEUED)
-    if not ids:
-        return
-    try:
-        from app.queue import enqueue_stage
-    except ImportError:  # the queue module is optional for API-only deployments
-        log.warning("no queue module: %d jobs wait for ingest", len(ids))
-        return
-    for job_id in ids:
-        await enqueue_stage(job_id, Stage.INGEST)

@@ -1,7 +1,9 @@
 """One request at a time per upload, across API pods: a Redis lock with a token and a TTL.
 
 While held, a heartbeat task pushes the TTL out every third of it (a slow or stalled body
-cannot lose the lock); a crashed holder's lock lapses after the TTL.
+cannot lose the lock); a crashed holder's lock lapses after the TTL. A Redis blip shorter than
+the lease costs nothing: a failed refresh is retried at the next beat, and a failed release
+leaves the lock to lapse (the request that held it still succeeds).
 
     lock = UploadLock(get_redis(), upload_id)
     if not await lock.acquire(): answer 423
@@ -13,9 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from typing import Any
 from uuid import UUID
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -45,7 +52,10 @@ class UploadLock:
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.ttl_ms / 3000)
-            await self.redis.eval(_REFRESH, 1, self.key, self.token, str(self.ttl_ms))
+            try:
+                await self.redis.eval(_REFRESH, 1, self.key, self.token, str(self.ttl_ms))
+            except (RedisError, OSError) as ex:  # two more beats fit in the lease: try again at the next
+                log.warning("upload lock %s: refresh failed (%s); retrying", self.key, ex)
 
     async def release(self) -> None:
         if self._heartbeat is not None:
@@ -53,4 +63,7 @@ class UploadLock:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
             self._heartbeat = None
-        await self.redis.eval(_RELEASE, 1, self.key, self.token)
+        try:
+            await self.redis.eval(_RELEASE, 1, self.key, self.token)
+        except (RedisError, OSError) as ex:  # the work is done; the lock lapses after its TTL
+            log.warning("upload lock %s: release failed (%s); it lapses in %d ms", self.key, ex, self.ttl_ms)

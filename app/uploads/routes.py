@@ -1,13 +1,14 @@
 """Starlette routes of the tus 1.0.0 server under ``/uploads/`` (plus downloads and the Drive hook).
 
-    POST   /uploads/          create (Upload-Length or Upload-Defer-Length: 1; Upload-Metadata)
+    POST   /uploads/          create (Upload-Length or Upload-Defer-Length: 1, not both; Upload-Metadata)
     HEAD   /uploads/{id}      offset, length, expiry (Cache-Control: no-store)
     PATCH  /uploads/{id}      append (application/offset+octet-stream; optional Upload-Checksum)
     DELETE /uploads/{id}      terminate
     OPTIONS                   capabilities
 
 Every answer carries ``Tus-Resumable: 1.0.0``; errors carry a JSON body ``{"error": {"code", "message"}}``.
-Bearer auth; one request at a time per upload (423 Locked for a second one).
+Bearer auth; one request at a time per upload (423 Locked for a second one). ``Location`` is built from
+``RECAP_PUBLIC_URL`` (app.urls), never from the request's Host header.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 
+from redis.exceptions import RedisError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -23,14 +25,16 @@ from app.auth.http import principal_from_request
 from app.auth.principal import Principal
 from app.config import Settings
 from app.errors import AppError, AuthError, NotFoundError, PermissionDeniedError, QuotaExceededError, ValidationError
+from app.metrics import UPLOAD_BYTES
 from app.models import Upload
 from app.redis import get_redis
-from app.storage import Storage, get_storage
 from app.storage.errors import StorageError
+from app.storage.shared import request_storage
 from app.uploads import service, tus
 from app.uploads.clamd import ScanError
 from app.uploads.completion import Outcome, complete_upload
 from app.uploads.lock import UploadLock
+from app.urls import public_url
 
 Handler = Callable[[Request], Awaitable[Response]]
 _STATUS = {AuthError: 401, NotFoundError: 404, PermissionDeniedError: 403, QuotaExceededError: 413,
@@ -40,13 +44,6 @@ _STATUS = {AuthError: 401, NotFoundError: 404, PermissionDeniedError: 403, Quota
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
-
-
-def _storage(request: Request) -> Storage:
-    storage = getattr(request.app.state, "storage", None)
-    if storage is None:
-        storage = request.app.state.storage = get_storage(_settings(request))
-    return storage  # type: ignore[no-any-return]
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -102,19 +99,15 @@ async def options(request: Request) -> Response:
 async def create(request: Request) -> Response:
     principal = await principal_from_request(request)
     settings = _settings(request)
-    if "upload-length" in request.headers:
-        length: int | None = tus.parse_int(request.headers["upload-length"], "Upload-Length")
-    elif request.headers.get("upload-defer-length") == "1":
-        length = None
-    else:
-        raise tus.TusError(400, "UPLOAD_LENGTH_REQUIRED", "send Upload-Length or Upload-Defer-Length: 1")
+    length = tus.parse_creation_length(request.headers.get("upload-length"),
+                                       request.headers.get("upload-defer-length"))
     raw = request.headers.get("upload-metadata")
     metadata = tus.parse_metadata(raw)
     upload = await service.create_upload(principal, settings, metadata=metadata, length=length, raw_metadata=raw)
-    headers = {"Location": str(request.url_for("tus_upload", upload_id=str(upload.id))), "Upload-Offset": "0",
+    headers = {"Location": public_url(settings, f"/uploads/{upload.id}"), "Upload-Offset": "0",
                **_expiry_headers(upload)}
     if length == 0:  # complete on creation; the content check still runs (and refuses an empty file)
-        outcome = await complete_upload(upload, settings, _storage(request))
+        outcome = await complete_upload(upload, settings, request_storage(request))
         headers.update({"Recap-Asset-Id": str(outcome.asset_id), "Recap-Upload-State": upload.state.value})
         if outcome.error_code:
             headers["Recap-Error-Code"] = outcome.error_code
@@ -146,6 +139,17 @@ async def head(request: Request) -> Response:
     return Response(status_code=200, headers=headers)
 
 
+async def _acquire(lock: UploadLock) -> None:
+    """Take the upload's lock: 423 while another request holds it, 503 while Redis cannot say."""
+    try:
+        acquired = await lock.acquire()
+    except (RedisError, OSError) as ex:
+        raise tus.TusError(503, "LOCK_UNAVAILABLE", "the upload lock cannot be taken now; retry",
+                           {"Retry-After": "5"}) from ex
+    if not acquired:
+        raise tus.TusError(423, "UPLOAD_LOCKED", "another request is working on this upload")
+
+
 async def patch(request: Request) -> Response:
     principal = await principal_from_request(request)
     if request.headers.get("content-type", "").split(";")[0].strip() != tus.OFFSET_CONTENT_TYPE:
@@ -156,8 +160,7 @@ async def patch(request: Request) -> Response:
     # locking an id that is not the caller's is harmless: the read below answers 404 and lets go.
     upload_id = service.parse_upload_id(request.path_params["upload_id"])
     lock = UploadLock(get_redis(_settings(request)), upload_id)
-    if not await lock.acquire():
-        raise tus.TusError(423, "UPLOAD_LOCKED", "another request is working on this upload")
+    await _acquire(lock)
     try:
         return await _patch_locked(request, principal, offset, checksum)
     finally:
@@ -177,7 +180,7 @@ async def _patch_locked(request: Request, principal: Principal, offset: int,
     if upload.state not in service.OPEN_STATES:
         if offset != upload.offset:
             raise tus.TusError(409, "OFFSET_MISMATCH", "the upload is finished", {"Upload-Offset": str(upload.offset)})
-        return _outcome_response(upload, await complete_upload(upload, settings, _storage(request)))
+        return _outcome_response(upload, await complete_upload(upload, settings, request_storage(request)))
     current = service.committed_offset(upload, settings)
     if offset != current:
         raise tus.TusError(409, "OFFSET_MISMATCH", f"Upload-Offset is {offset}, the upload is at {current}",
@@ -194,11 +197,12 @@ async def _patch_locked(request: Request, principal: Principal, offset: int,
     except tus.ChunkDiscarded as ex:
         raise tus.TusError(400, "REQUEST_INTERRUPTED", str(ex)) from None
     service.keep_hasher(upload.id, result.offset, hasher)
+    UPLOAD_BYTES.inc(max(0, result.offset - offset))
     await service.save_progress(upload, result.offset, settings)
     if result.interrupted:  # nobody is listening any more
         return Response(status_code=400)
     if upload.length is not None and result.offset == upload.length:
-        return _outcome_response(upload, await complete_upload(upload, settings, _storage(request)))
+        return _outcome_response(upload, await complete_upload(upload, settings, request_storage(request)))
     return Response(status_code=204, headers={"Upload-Offset": str(result.offset), **_expiry_headers(upload)})
 
 
@@ -206,8 +210,7 @@ async def delete(request: Request) -> Response:
     principal = await principal_from_request(request)
     upload = await service.get_upload(principal, request.path_params["upload_id"])
     lock = UploadLock(get_redis(_settings(request)), upload.id)
-    if not await lock.acquire():
-        raise tus.TusError(423, "UPLOAD_LOCKED", "another request is working on this upload")
+    await _acquire(lock)
     try:
         await service.terminate_upload(upload, _settings(request))
     finally:

@@ -78,18 +78,16 @@ def _project_id(value: str | None) -> UUID:
 async def _check_quota(conn: Any, tenant_id: UUID, length: int, settings: Settings,
                        exclude: UUID | None = None) -> None:
     """Stored bytes + bytes reserved by open uploads + ``length`` must fit the storage quota."""
-    # Serialise quota decisions per tenant so parallel creations cannot each see the same headroom.
-    await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 11))", [str(tenant_id)])
-    report = await quota.read_quota(conn, tenant_id, settings.quota)
+    # Serialise quota decisions per tenant (the lock every storage check takes: uploads, delivery, deletion)
+    # so parallel creations cannot each see the same headroom.
+    await quota.lock_tenant_quota(conn, tenant_id)
     query = Upload.filter(tenant_id=tenant_id, state__in=list(OPEN_STATES), expires_at__gt=now(),
                           length__not_isnull=True).using_db(conn)
     if exclude is not None:
         query = query.exclude(id=exclude)
     reserved = sum(u.length or 0 for u in await query)
-    if report.storage_bytes_used + reserved + length > report.storage_bytes_limit:
-        left = max(0, report.storage_bytes_limit - report.storage_bytes_used - reserved)
-        raise QuotaExceededError(f"the upload needs {length} bytes; {left} bytes of storage quota are left",
-                                 "uploadLength")
+    await quota.ensure_storage_fits(conn, tenant_id, length, reserved=reserved, defaults=settings.quota,
+                                    field="uploadLength")
 
 
 def check_size(length: int, settings: Settings) -> None:
@@ -238,7 +236,5 @@ async def prepare_upload(principal: Principal, settings: Settings, *, project_id
         if not await Project.filter(id=project_id, tenant_id=principal.tenant_id).using_db(conn).exists():
             raise NotFoundError("project not found", "projectId")
         if size is not None:
-            report = await quota.read_quota(conn, principal.tenant_id, settings.quota)
-            if report.storage_bytes_used + size > report.storage_bytes_limit:
-                raise QuotaExceededError("the file does not fit the storage quota", "size")
+            await quota.ensure_storage_fits(conn, principal.tenant_id, size, defaults=settings.quota, field="size")
     return {"filename": sanitize_filename(filename), "projectId": str(project_id), "kind": kind.value}

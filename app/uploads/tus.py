@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
+import errno
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -72,6 +74,19 @@ def parse_int(value: str | None, name: str) -> int:
     if value is None or not value.isdigit() or len(value) > 19:
         raise TusError(400, "BAD_HEADER", f"{name} must be a non-negative integer")
     return int(value)
+
+
+def parse_creation_length(length: str | None, defer: str | None) -> int | None:
+    """The creation's ``Upload-Length`` (None when deferred); exactly one of the two headers, defer only "1"."""
+    if length is not None and defer is not None:
+        raise TusError(400, "UPLOAD_LENGTH_CONFLICT", "send Upload-Length or Upload-Defer-Length, not both")
+    if length is not None:
+        return parse_int(length, "Upload-Length")
+    if defer == "1":
+        return None
+    if defer is not None:
+        raise TusError(400, "BAD_HEADER", "Upload-Defer-Length must be 1")
+    raise TusError(400, "UPLOAD_LENGTH_REQUIRED", "send Upload-Length or Upload-Defer-Length: 1")
 
 
 def parse_metadata(header: str | None) -> dict[str, str | None]:
@@ -212,7 +227,17 @@ async def append_stream(path: Path, offset: int, body: AsyncIterator[bytes], *, 
         await pipe.drain()
         await asyncio.to_thread(sink.rollback, offset)
         raise
+    except OSError as ex:  # the disk: keep the part file at the last offset the client was told about
+        with contextlib.suppress(OSError):
+            await pipe.drain()
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(sink.rollback, offset)
+        if ex.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise TusError(507, "INSUFFICIENT_STORAGE",
+                           "the server's disk is full; nothing of this request was kept, retry later") from ex
+        raise
     finally:
-        await pipe.drain()
+        with contextlib.suppress(OSError):
+            await pipe.drain()
         await asyncio.to_thread(sink.close)
     return AppendResult(offset + written, written, interrupted)

@@ -18,7 +18,6 @@ Errors are ``{"error": {"code", "message", "field"}}`` with the GraphQL error co
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from app.auth.principal import Principal
 from app.config import Settings
 from app.errors import AppError, AuthError, RateLimitedError, ValidationError
+from app.http_body import BadTextError, decode_json_text
 from app.services import auth
 from app.services.auth import AuthResult
 from app.services.text import parse_id
@@ -64,9 +64,9 @@ async def _json(request: Request) -> dict[str, Any]:
         if len(body) > _MAX_BODY:
             raise ValidationError("request body too large")
     try:
-        data = json.loads(body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as ex:
-        raise ValidationError("the body must be a JSON object") from ex
+        data = decode_json_text(body or b"{}")
+    except BadTextError as ex:
+        raise ValidationError(f"the body must be a JSON object ({ex})") from ex
     if not isinstance(data, dict):
         raise ValidationError("the body must be a JSON object")
     return data

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from app.metrics import ALIGNMENT_CONFIDENCE
 from app.models import Stage
 from media.align import AlignSource, align
 from media.types import Script
@@ -34,4 +35,6 @@ async def run(sc: StageContext, out: Path) -> dict[str, Any]:
                                    cancel=sc.cancelled)
     write_json(out / "alignment.json", alignment.to_json())
     low = sum(1 for b in alignment.beats if b.confidence < 0.3)
+    for beat in alignment.beats:
+        ALIGNMENT_CONFIDENCE.observe(beat.confidence)
     return {"beats": len(alignment.beats), "low_confidence_beats": low}

@@ -6,6 +6,7 @@ Writes ``final.mp4``, ``captions.srt``, ``captions.vtt``, ``chapters.txt``, ``th
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from media.render import finish_program, program_cues, write_side_files
 from media.thumbnails import pick_thumbnail
 from media.types import Alignment, Script
 from runners.artifacts import hash_inputs
-from runners.context import StageContext
+from runners.context import StageContext, StageInputError
 from runners.stages._io import read_json, write_json
 from runners.stages._sources import load_narrations
 from runners.stages.assemble import render_options
@@ -26,7 +27,24 @@ VERSION = "finalize-v1"
 async def input_hash(sc: StageContext) -> str | None:
     assembled = (await sc.upstream_artifact(Stage.ASSEMBLE)).content_hash
     keys = ("title", "burn_captions", "profile")
-    return hash_inputs(VERSION, assembled, {k: sc.options.get(k) for k in keys})
+    upscaled = await _upscaled_hash(sc)
+    extra = (upscaled,) if upscaled else ()
+    return hash_inputs(VERSION, assembled, {k: sc.options.get(k) for k in keys}, *extra)
+
+
+async def _upscaled_hash(sc: StageContext) -> str | None:
+    try:
+        return (await sc.upstream_artifact(Stage.UPSCALE)).content_hash
+    except StageInputError:  # upscale skipped: no artifact
+        return None
+
+
+async def _upscaled_program(sc: StageContext) -> Path | None:
+    """The 4K program when the upscale stage made one (then the finals are 2160p), else None."""
+    if await _upscaled_hash(sc) is None:
+        return None
+    path = await sc.upstream(Stage.UPSCALE) / "program_4k.mp4"
+    return path if path.exists() else None
 
 
 async def run(sc: StageContext, out: Path) -> dict[str, Any]:
@@ -36,8 +54,12 @@ async def run(sc: StageContext, out: Path) -> dict[str, Any]:
     edl = EditList.from_json(read_json(folder / "edl.json"))
     alignment = Alignment.from_json(read_json(folder / "alignment.json"))
     options = render_options(sc.options)
+    program = await _upscaled_program(sc)
+    if program is not None:
+        options = dataclasses.replace(options, profile="2160p")
     cues = program_cues(edl, narrations)
-    finished = await sc.in_thread(finish_program, folder / "program.mp4", folder / "mix.wav", out / "final.mp4",
+    finished = await sc.in_thread(finish_program, program or folder / "program.mp4", folder / "mix.wav",
+                                  out / "final.mp4",
                                   cues, options, lambda _s, f: sc.progress(0.9 * f), sc.cancelled)
     files, notes = await sc.in_thread(write_side_files, out, script=script, edl=edl, alignment=alignment, cues=cues,
                                       finished=finished, title=options.title)

@@ -15,12 +15,12 @@ from typing import Any
 from app.models import AssetKind
 from media.render import narrate, parse_script_text, with_narration_durations
 from media.tts import BeatNarration
+from media.types import MAX_SCRIPT_BYTES
 from runners.artifacts import hash_inputs
 from runners.context import StageContext, StageInputError
 from runners.stages._io import write_json
 
 VERSION = "script-v2"
-MAX_SCRIPT_BYTES = 2 * 1024 * 1024
 
 
 async def _chosen_or_newest(sc: StageContext, option: str, kind: AssetKind) -> Any:

@@ -18,14 +18,17 @@ from app.models import (
     Asset,
     AssetKind,
     AuditEvent,
+    Invitation,
     Job,
     Membership,
     Project,
     QuotaPolicy,
+    RetentionPolicy,
     Role,
     Stage,
     StageRun,
     Tenant,
+    TenantBudget,
     Upload,
     UsageCounter,
     User,
@@ -53,6 +56,10 @@ async def _rows_for(tenant: Tenant) -> None:
     await Upload.create(tenant=tenant, project=project, kind=AssetKind.SCRIPT, filename="s.txt", storage_key="k",
                         asset=asset, expires_at=datetime.now(UTC) + timedelta(hours=1))
     await AuditEvent.create(tenant=tenant, actor=user, action="test")
+    await Invitation.create(tenant=tenant, email="x@example.com", role=Role.EDITOR, token_hash=uuid.uuid4().hex,
+                            expires_at=datetime.now(UTC) + timedelta(days=1))
+    await RetentionPolicy.create(tenant=tenant, outputs_days=30)
+    await TenantBudget.create(tenant=tenant, monthly_cost=10.0)
 
 
 @pytest.fixture(scope="module")

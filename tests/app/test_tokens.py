@@ -131,6 +131,20 @@ def test_password_policy(password: str, email: str, ok: bool) -> None:
         assert info.value.code == "VALIDATION_FAILED"
 
 
+@pytest.mark.parametrize("password", [
+    "aaaaaaaaa1", "Password123", "qwertyuiop1", "Summer2024!", "nope-nope-1", "Annabelle2024", "1234567890a",
+])
+def test_weak_and_common_passwords_are_refused(password: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        check_password_policy(password, "annabelle@example.com")
+    assert (info.value.code, info.value.field) == ("WEAK_PASSWORD", "password")
+    assert "too weak" in info.value.message
+
+
+def test_a_long_strong_password_passes_with_only_a_prefix_scored() -> None:
+    check_password_policy("Tidal-Lantern-Quartz-88" + "x" * 200, "ann@example.com")  # only a prefix is scored
+
+
 async def test_argon2_hash_verify_and_rehash_on_new_parameters() -> None:
     hasher = password_hasher(AUTH)
     stored = await hash_password(hasher, "Correct-Horse-42")

@@ -5,12 +5,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from app.db import system_tx
-from app.models import Asset, AssetKind, Job, JobState, Project, Role, Stage, StageRun, StageState, Tenant, User
+from app.models import (
+    Asset,
+    AssetKind,
+    Invitation,
+    Job,
+    JobState,
+    Project,
+    Role,
+    Stage,
+    StageRun,
+    StageState,
+    Tenant,
+    User,
+)
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]
 
@@ -36,6 +50,7 @@ class Org:
     project: Project | None = None
     asset: Asset | None = None
     job: Job | None = None
+    invitation: Invitation | None = None
 
 
 def payload(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -74,6 +89,10 @@ def make_org(tenant_factory: Any, user_factory: Any) -> Callable[[], Awaitable[O
         for role in Role:
             org.users[role], org.tokens[role] = await user_factory(org.tenant, role)
         org.project, org.asset, org.job = await seed_project(org.tenant, org.users[Role.OWNER])
+        async with system_tx():  # a pending invitation (its token is unknown: only the hash is stored)
+            org.invitation = await Invitation.create(
+                tenant_id=org.tenant.id, email=f"invitee{uuid.uuid4().hex[:8]}@example.com", role=Role.EDITOR,
+                token_hash=uuid.uuid4().hex, expires_at=datetime.now(UTC) + timedelta(days=1))
         return org
 
     return build

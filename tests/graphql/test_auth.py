@@ -215,17 +215,17 @@ async def test_throttle_window_slides(redis_client: Any) -> None:
 
     throttle = LoginThrottle(redis_client, AuthSettings(login_max_attempts=2, login_window_seconds=1))
     email = new_email()
-    await throttle.check(email, "10.0.0.9")
-    await throttle.record_failure(email, "10.0.0.9")
-    await throttle.record_failure(email, "10.0.0.9")
+    await throttle.reserve(email, "10.0.0.9")
+    await throttle.reserve(email, "10.0.0.9")
     with pytest.raises(RateLimitedError) as limited:
-        await throttle.check(email, "10.0.0.9")
+        await throttle.reserve(email, "10.0.0.9")
     assert limited.value.retry_after == 1
     await asyncio.sleep(1.2)
-    await throttle.check(email, "10.0.0.9")  # the window moved on
-    await throttle.record_failure(email, None)
-    await throttle.reset(email)
-    await throttle.check(email, None)
+    slot = await throttle.reserve(email, "10.0.0.9")  # the window moved on
+    await throttle.reserve(email, None)
+    await throttle.succeeded(email, "10.0.0.9", slot)  # forgets the account's failures
+    await throttle.reserve(email, None)
+    await throttle.reserve(email, None)
 
 
 async def test_principal_from_request_for_plain_http_routes(settings: Settings, tenant_factory: Any,

@@ -59,7 +59,7 @@ async def test_create_project_refused_when_storage_is_used_up(gql: Gql, tenant_f
 
 async def test_set_quota_policy_validates_and_updates(gql: Gql, tenant_factory: Any, user_factory: Any) -> None:
     tenant = await tenant_factory()
-    _, token = await user_factory(tenant, Role.ADMIN)
+    _, token = await user_factory(await tenant_factory(), Role.VIEWER, is_platform_admin=True)
     mutation = """mutation($i: SetQuotaPolicyInput!) { setQuotaPolicy(input: $i) { __typename
       ... on Error { code field } ... on QuotaPayload { quota { limits { concurrentJobs storageBytes } } } } }"""
     base = {"tenantId": str(tenant.id), "concurrentJobs": 2, "processingMinutesPerMonth": 10, "storageBytes": "5"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 import wave
 from pathlib import Path
 
@@ -273,17 +272,23 @@ def test_long_audio_chunks_keep_absolute_times(transcriber: FasterWhisperTranscr
 
 @needs_media
 def test_cancel_stops_between_segments(transcriber: FasterWhisperTranscriber) -> None:
+    """Deterministic: cancel is requested once the first unit of work reported; the loop stops at its
+    next check and reports nothing after it (how many ticks one piece has is the model's business)."""
     calls: list[float] = []
+    seen_at: list[int] = []
 
     def cancel() -> bool:
-        return len(calls) >= 1
+        if calls:
+            seen_at.append(len(calls))
+            return True
+        return False
 
-    started = time.monotonic()
     with pytest.raises(CancelledError) as info:
         transcriber.transcribe(BANANA, TranscribeOptions(chunk_seconds=10.0), progress=calls.append, cancel=cancel)
     assert info.value.code == "CANCELLED"
-    assert len(calls) == 1 and calls[0] < 0.5
-    assert time.monotonic() - started < 30
+    assert len(seen_at) == 1  # the first check after the request raised
+    assert seen_at[0] == len(calls)  # no unit of work was reported after the cancel was seen
+    assert calls[-1] < 1.0  # it stopped before the end
 
 
 def test_cancel_before_start(transcriber: FasterWhisperTranscriber) -> None:

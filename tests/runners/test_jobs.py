@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import re
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,8 @@ async def test_render_runs_every_stage_then_reuses_the_analysis_for_a_new_script
         run_worker: Any) -> None:
     principal, _ = await principal_factory(Role.EDITOR)
     project = await project_with_assets(principal, [sample_film.movie], sample_film.script)
-    started = time.monotonic()
     job = await render.start_render(principal, project.id, render.RenderOptions(profile="source"), settings)
     await run_worker()
-    first_s = time.monotonic() - started
     done = await job_row(job.id)
     assert done.state is JobState.SUCCEEDED, (done.error_code, done.error_message)
     stages = await stage_map(job.id)
@@ -64,17 +62,14 @@ async def test_render_runs_every_stage_then_reuses_the_analysis_for_a_new_script
 
     # Same movie, new script: ingest, analyse and transcribe come from the cache.
     text = sample_film.script.read_text().replace("At dawn", "Early one morning")
-    started = time.monotonic()
     again = await render.start_render(principal, project.id,
                                       render.RenderOptions(profile="source", script_text=text), settings)
     await run_worker()
-    second_s = time.monotonic() - started
     assert (await job_row(again.id)).state is JobState.SUCCEEDED
     stages = await stage_map(again.id)
     assert {s for s, r in stages.items() if r.cached} == {Stage.INGEST, Stage.ANALYSE, Stage.TRANSCRIBE,
                                                           Stage.MODERATE}
-    assert not stages[Stage.SCRIPT].cached and not stages[Stage.ALIGN].cached
-    assert second_s < first_s
+    assert not stages[Stage.SCRIPT].cached and not stages[Stage.ALIGN].cached  # (bench/jobs.py: the speed-up)
     async with system_tx():
         # each artifact exists once, shared by both jobs
         for stage in (Stage.INGEST, Stage.ANALYSE, Stage.TRANSCRIBE):
@@ -137,35 +132,38 @@ async def test_monthly_minutes_are_enforced(settings: Settings, sample_film: Any
     assert info.value.field == "processingMinutes"
 
 
-async def test_cancel_reaches_running_media_work_quickly(settings: Settings, sample_film: Any,
-                                                         principal_factory: Any, project_with_assets: Any,
-                                                         run_worker: Any) -> None:
+async def test_cancel_reaches_running_media_work_before_its_next_unit(
+        settings: Settings, sample_film: Any, principal_factory: Any, project_with_assets: Any,
+        run_worker: Any) -> None:
+    """Deterministic: the media loop sees the cancel and reports no further unit of work; no artifact.
+
+    The latency figure (seconds from cancelJob to the stage stopping) is measured by bench/cancel.py.
+    """
     principal, _ = await principal_factory(Role.EDITOR)
     project = await project_with_assets(principal, [sample_film.movie], sample_film.script)
     job = await render.start_render(principal, project.id, render.RenderOptions(profile="720p"), settings)
-    worker = asyncio.create_task(run_worker())
-    # wait until the assemble stage (a 720p re-encode: many seconds of media work) runs
-    for _ in range(4000):
-        runs = await stage_map(job.id)
-        if runs[Stage.ASSEMBLE].state is StageState.RUNNING:
-            break
+    # a short lease: the heartbeat (every lease/4 s) writes the stage's progress to PostgreSQL
+    worker = asyncio.create_task(run_worker(worker=settings.worker.model_copy(update={"lease_seconds": 8})))
+
+    async def assembling() -> bool:  # the 720p re-encode reported a unit of work: the media loop is running
+        run = (await stage_map(job.id))[Stage.ASSEMBLE]
+        return run.state is StageState.RUNNING and run.progress > 0
+    while not await assembling():
+        assert not worker.done(), "the worker stopped before the assemble stage ran"
         await asyncio.sleep(0.05)
-    else:
-        pytest.fail("the assemble stage never started")
-    await asyncio.sleep(0.5)
-    t0 = time.monotonic()
     await render.cancel_job(principal, job.id)
-    while (await stage_map(job.id))[Stage.ASSEMBLE].finished_at is None:
-        await asyncio.sleep(0.05)
-        assert time.monotonic() - t0 < 5
-    stopped = time.monotonic() - t0
-    await asyncio.wait_for(worker, 60)
-    assert stopped < 2.0, f"cancel took {stopped:.2f} s"
+    await asyncio.wait_for(worker, 240)
     runs = await stage_map(job.id)
-    assert runs[Stage.ASSEMBLE].state is StageState.CANCELLED
-    assert runs[Stage.ASSEMBLE].artifact_id is None  # type: ignore[attr-defined]
+    assemble = runs[Stage.ASSEMBLE]
+    assert assemble.state is StageState.CANCELLED
+    assert assemble.error_code == "CANCELLED"
+    message = assemble.error_message or ""
+    assert re.match(r"(assembly|mix) cancelled; cancel seen at unit [1-9]", message), message  # in the media loop
+    assert message.endswith("; 0 units after it"), message  # ... which reported no further unit of work
+    assert assemble.artifact_id is None  # type: ignore[attr-defined]
     async with system_tx():
         assert not await Artifact.filter(tenant_id=principal.tenant_id, stage=Stage.ASSEMBLE).exists()
+    assert not list((settings.storage_root / "intermediate" / str(principal.tenant_id)).glob("cache/assemble/*"))
     assert (await job_row(job.id)).state is JobState.CANCELLED
 
 

@@ -68,7 +68,10 @@ async def upload_all(http: httpx.AsyncClient, owner: Owner, data: bytes, **creat
 
 @pytest.fixture(scope="session")
 async def live(app: Any) -> AsyncIterator[str]:
-    """Base URL of the session app served by uvicorn on a random loopback port (lifespan already running)."""
+    """Base URL of the session app served by uvicorn on a random loopback port (lifespan already running).
+
+    It is also the app's ``public_url`` for the session: absolute URLs (tus ``Location``) are built from it.
+    """
     config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning", ws="none")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -78,7 +81,10 @@ async def live(app: Any) -> AsyncIterator[str]:
             pytest.fail("uvicorn stopped before it started")
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
+    settings, before = app.state.settings, app.state.settings.public_url
+    settings.public_url = f"http://127.0.0.1:{port}"
+    yield settings.public_url
+    settings.public_url = before
     server.should_exit = True
     with contextlib.suppress(asyncio.CancelledError):
         await task

@@ -13,3 +13,9 @@ class SetQuotaPolicyInput:
     concurrent_jobs: int
     processing_minutes_per_month: int
     storage_bytes: BigInt
+
+
+@strawberry.input
+class SetTenantPlanInput:
+    tenant_id: strawberry.ID
+    plan: str = strawberry.field(description="A configured plan: free, pro, studio (RECAP_PLANS).")

@@ -1,4 +1,4 @@
-"""Mutation ``deleteProject`` (admins+; refused while a job of the project is active)."""
+"""Mutation ``deleteProject`` (admins+): cancels its jobs, removes its rows and stored files, credits storage."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ class DeleteProjectMutation:
     @strawberry.mutation(permission_classes=AUTHENTICATED)
     async def delete_project(self, info: Info[RecapContext, Any], id: strawberry.ID) -> DeleteProjectResult:
         try:
-            deleted = await projects.delete_project(info.context.principal(), parse_id(id, what="project"))
+            deleted = await projects.delete_project(info.context.principal(), parse_id(id, what="project"),
+                                                    settings=info.context.settings)
         except AppError as ex:
             return error_for(ex, DeleteProjectResult)
         return DeleteProjectPayload(deleted_id=strawberry.ID(str(deleted)))

@@ -17,6 +17,7 @@ from app.graphql.permissions import AUTHENTICATED
 from app.graphql.types.prepare_upload import UploadTicket
 from app.models.enums import AssetKind
 from app.uploads import service
+from app.urls import public_url
 
 PrepareUploadResult = Annotated[
     UploadTicket | ValidationError | NotFoundError | PermissionDeniedError | QuotaExceededError,
@@ -38,6 +39,6 @@ class PrepareUploadMutation:
                                                     size=input.size)
         except AppError as ex:
             return error_for(ex, PrepareUploadResult)
-        return UploadTicket.build(f"{settings.public_url.rstrip('/')}/uploads/", metadata,
+        return UploadTicket.build(public_url(settings, "/uploads/"), metadata,
                                   max_size=settings.uploads.max_size_bytes,
                                   expires_in=settings.uploads.expiry_seconds)

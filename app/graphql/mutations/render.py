@@ -20,7 +20,7 @@ from app.graphql.errors import (
     ValidationError,
     error_for,
 )
-from app.graphql.inputs.render import BeatEditInput, RenderOptionsInput
+from app.graphql.inputs.render import BeatEditInput, RenderOptionsInput, UpscaleInput
 from app.graphql.permissions import AUTHENTICATED
 from app.graphql.types.job import Job
 from app.graphql.types.render import AlignmentPayload, JobPayload
@@ -37,13 +37,20 @@ AlignmentEditResult = Annotated[
     strawberry.union("AlignmentEditResult")]
 
 
+def _upscale(value: UpscaleInput | None) -> dict[str, Any] | bool:
+    if value is None:
+        return False
+    return {"model": value.model, "target": value.target.value, "tile": value.tile,
+            "chunk_seconds": value.chunk_seconds}
+
+
 def _options(value: RenderOptionsInput | None) -> render.RenderOptions:
     v = value or RenderOptionsInput()
     return render.RenderOptions(
         profile=v.profile, narration=v.narration,
         narration_asset_id=str(v.narration_asset_id) if v.narration_asset_id else None,
         script_asset_id=str(v.script_asset_id) if v.script_asset_id else None, script_text=v.script_text,
-        source_asset_ids=[str(a) for a in v.source_asset_ids or []], upscale=v.upscale,
+        source_asset_ids=[str(a) for a in v.source_asset_ids or []], upscale=_upscale(v.upscale),
         burn_captions=v.burn_captions, review=v.review, title=v.title, words_per_minute=v.words_per_minute)
 
 
@@ -83,7 +90,7 @@ class RenderMutation:
     async def update_alignment(self, info: Info[RecapContext, Any], job_id: strawberry.ID,
                                beats: list[BeatEditInput]) -> AlignmentEditResult:
         try:
-            edits = [{"index": b.index, "clips": b.clips} for b in beats]
+            edits = [{"index": b.index, "clips": b.clips, "alternative": b.alternative} for b in beats]
             data = await review.update_alignment(info.context.principal(),
                                                  parse_id(job_id, what="job", field="jobId"), edits,
                                                  info.context.settings)

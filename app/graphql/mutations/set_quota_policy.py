@@ -1,4 +1,4 @@
-"""Mutation ``setQuotaPolicy``: a tenant's limits (its admins+, or platform admins for any tenant)."""
+"""Mutation ``setQuotaPolicy``: custom limits for a tenant (platform admins only; tenant admins read ``quota``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ SetQuotaPolicyResult = Annotated[QuotaPayload | ValidationError | NotFoundError 
 
 @strawberry.type
 class SetQuotaPolicyMutation:
-    @strawberry.mutation(permission_classes=AUTHENTICATED)
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="Custom limits for a tenant (platform admins only).")
     async def set_quota_policy(self, info: Info[RecapContext, Any], input: SetQuotaPolicyInput) -> SetQuotaPolicyResult:
         try:
             report = await quota.set_quota_policy(

@@ -12,12 +12,11 @@ from strawberry.types import Info
 
 from app import models
 from app.graphql.context import RecapContext
-from app.graphql.dataloaders import loaders
+from app.graphql.dataloaders import JobsKey, loaders
 from app.graphql.pagination import connection, decode_cursor
 from app.graphql.types.enums import AssetKind, AssetStatus
 from app.graphql.types.job import Job, JobConnection
 from app.graphql.types.scalars import BigInt
-from app.services import jobs_read
 
 
 @strawberry.type
@@ -55,10 +54,9 @@ class Project:
         rows = await loaders(info).assets.load(UUID(str(self.id)))
         return [Asset.from_model(row) for row in rows]
 
-    @strawberry.field(description="The project's render jobs, newest first.")
+    @strawberry.field(description="The project's render jobs, newest first (batched per operation).")
     async def jobs(self, info: Info[RecapContext, Any], first: int = 20, after: str | None = None) -> JobConnection:
-        page = await jobs_read.list_jobs(info.context.principal(), UUID(str(self.id)), first=first,
-                                         after=decode_cursor(after))
+        page = await loaders(info).jobs.load(JobsKey(UUID(str(self.id)), first, decode_cursor(after)))
         return connection(page, Job.from_model, JobConnection)  # type: ignore[return-value]
 
     @classmethod

@@ -27,12 +27,14 @@ class Quota:
     tenant_id: strawberry.ID
     period: str = strawberry.field(description="The month the processing minutes count, YYYY-MM (UTC).")
     is_default: bool = strawberry.field(description="No policy set: the deployment's defaults apply.")
+    plan: str = strawberry.field(description="The plan tier (free, pro, studio...); it decides the limits.")
     limits: QuotaLimits
     usage: QuotaUsage
 
     @classmethod
     def from_report(cls, report: QuotaReport) -> Quota:
         return cls(tenant_id=strawberry.ID(str(report.tenant_id)), period=report.period, is_default=report.is_default,
+                   plan=report.plan,
                    limits=QuotaLimits(concurrent_jobs=report.concurrent_jobs_limit,
                                       processing_minutes_per_month=report.processing_minutes_limit,
                                       storage_bytes=BigInt(report.storage_bytes_limit)),

@@ -6,6 +6,7 @@ describe("errors in words", () => {
     expect(words({ code: "QUOTA_EXCEEDED", message: "concurrent jobs: 3 of 3" }))
       .toBe("Your workspace has reached a limit of its plan. (concurrent jobs: 3 of 3)");
     expect(words({ code: "SOMETHING_NEW", message: "x" })).toBe("Something went wrong. (x)");
+    expect(words({ code: "WEAK_PASSWORD", message: "" })).toContain("too easy to guess");
   });
   it("picks the error member of a union result", () => {
     expect(asError({ __typename: "ProjectPayload" })).toBeNull();

@@ -73,7 +73,7 @@ export const PREPARE_UPLOAD = /* GraphQL */ `
 
 export const QUOTA = /* GraphQL */ `
   query Quota {
-    quota { period isDefault
+    quota { period isDefault plan
       limits { concurrentJobs processingMinutesPerMonth storageBytes }
       usage { concurrentJobs processingMinutes storageBytes } }
   }
@@ -153,7 +153,8 @@ export const TENANT = /* GraphQL */ `
   query Tenant {
     tenant {
       __typename
-      ... on Tenant { id name slug members { userId email displayName role joinedAt } }
+      ... on Tenant { id name slug members { userId email displayName role joinedAt }
+                      invitations { id email role expiresAt } }
       ... on PermissionDeniedError { code message }
     }
   }
@@ -168,5 +169,29 @@ export const CHANGE_ROLE = /* GraphQL */ `
 export const REMOVE_MEMBER = /* GraphQL */ `
   mutation RemoveMember($userId: ID!) {
     removeMember(userId: $userId) { __typename ... on RemoveMemberPayload { removedUserId } ... on Error { code message field } }
+  }
+`;
+
+export const INVITE_MEMBER = /* GraphQL */ `
+  mutation InviteMember($email: String!, $role: Role!) {
+    addMember(email: $email, role: $role) {
+      __typename ... on InvitationPayload { invitation { id email role expiresAt } } ... on Error { code message field }
+    }
+  }
+`;
+
+export const REVOKE_INVITATION = /* GraphQL */ `
+  mutation RevokeInvitation($invitationId: ID!) {
+    revokeInvitation(invitationId: $invitationId) {
+      __typename ... on RevokeInvitationPayload { revokedInvitationId } ... on Error { code message field }
+    }
+  }
+`;
+
+export const ACCEPT_INVITATION = /* GraphQL */ `
+  mutation AcceptInvitation($token: String!) {
+    acceptInvitation(token: $token) {
+      __typename ... on InvitationAccepted { tenantId tenantName role } ... on Error { code message field }
+    }
   }
 `;

@@ -28,7 +28,8 @@ export function RenderForm({ projectId, scriptText, hasNarration, hasSource }: P
     try {
       const result = await run<StartRenderMutation, StartRenderMutationVariables>(START_RENDER, {
         projectId,
-        options: { profile, narration, burnCaptions: burn, review, upscale,
+        // upscale: an UpscaleInput ({} = realesr-animevideov3 to UHD_4K) or null for none
+        options: { profile, narration, burnCaptions: burn, review, upscale: upscale ? {} : null,
                    scriptText: scriptText.trim() ? scriptText : null },
       });
       const err = asError(result.startRender);

@@ -2,9 +2,12 @@ import { useState } from "react";
 import { useQuery } from "urql";
 import { run } from "../api/client";
 import { asError, type CodedError } from "../api/errors";
-import type { ChangeRoleMutation, ChangeRoleMutationVariables, MeQuery, QuotaQuery, RemoveMemberMutation,
-  RemoveMemberMutationVariables, Role, TenantQuery } from "../api/generated";
-import { CHANGE_ROLE, ME, QUOTA, REMOVE_MEMBER, TENANT } from "../api/operations";
+import type { AcceptInvitationMutation, AcceptInvitationMutationVariables, ChangeRoleMutation,
+  ChangeRoleMutationVariables, InviteMemberMutation, InviteMemberMutationVariables, MeQuery, QuotaQuery,
+  RemoveMemberMutation, RemoveMemberMutationVariables, RevokeInvitationMutation, RevokeInvitationMutationVariables,
+  Role, TenantQuery } from "../api/generated";
+import { ACCEPT_INVITATION, CHANGE_ROLE, INVITE_MEMBER, ME, QUOTA, REMOVE_MEMBER, REVOKE_INVITATION,
+  TENANT } from "../api/operations";
 import { getSession } from "../api/session";
 import { ErrorNote } from "../components/ErrorNote";
 import { bytes } from "../lib/format";
@@ -21,6 +24,19 @@ function Members() {
   async function change(userId: string, role: Role) {
     const r = await run<ChangeRoleMutation, ChangeRoleMutationVariables>(CHANGE_ROLE, { userId, role });
     setProblem(asError(r.changeRole));
+    refetch({ requestPolicy: "network-only" });
+  }
+  async function invite(form: HTMLFormElement) {
+    const data = new FormData(form);
+    const r = await run<InviteMemberMutation, InviteMemberMutationVariables>(INVITE_MEMBER, {
+      email: String(data.get("email") ?? ""), role: String(data.get("role") ?? "VIEWER") as Role });
+    setProblem(asError(r.addMember));
+    if (r.addMember.__typename === "InvitationPayload") form.reset();
+    refetch({ requestPolicy: "network-only" });
+  }
+  async function revoke(invitationId: string) {
+    const r = await run<RevokeInvitationMutation, RevokeInvitationMutationVariables>(REVOKE_INVITATION, { invitationId });
+    setProblem(asError(r.revokeInvitation));
     refetch({ requestPolicy: "network-only" });
   }
   async function remove(userId: string, email: string) {
@@ -45,6 +61,47 @@ function Members() {
           </tr>))}
         </tbody>
       </table>
+      <h3>Invite someone</h3>
+      <p className="muted">They get a message with a token and join only when they accept it.</p>
+      <form aria-label="Invite" onSubmit={(e) => { e.preventDefault(); void invite(e.currentTarget); }}>
+        <label>Email <input name="email" type="email" required autoComplete="off" /></label>
+        <label>Role <select name="role" defaultValue="VIEWER">
+          {ROLES.map((r) => <option key={r} value={r}>{r.toLowerCase()}</option>)}</select></label>
+        <button type="submit">Send invitation</button>
+      </form>
+      {tenant.invitations.length > 0 && (
+        <table aria-label="Pending invitations">
+          <thead><tr><th>Email</th><th>Role</th><th>Expires</th><th /></tr></thead>
+          <tbody>{tenant.invitations.map((i) => (
+            <tr key={i.id}><td>{i.email}</td><td>{i.role.toLowerCase()}</td><td>{new Date(i.expiresAt).toLocaleDateString()}</td>
+              <td><button type="button" onClick={() => { void revoke(i.id); }}>Withdraw</button></td></tr>))}
+          </tbody>
+        </table>)}
+    </section>
+  );
+}
+
+function JoinWorkspace() {
+  const [problem, setProblem] = useState<CodedError | null>(null);
+  const [joined, setJoined] = useState<string | null>(null);
+  async function accept(form: HTMLFormElement) {
+    const token = String(new FormData(form).get("token") ?? "").trim();
+    const r = await run<AcceptInvitationMutation, AcceptInvitationMutationVariables>(ACCEPT_INVITATION, { token });
+    setProblem(asError(r.acceptInvitation));
+    if (r.acceptInvitation.__typename === "InvitationAccepted") {
+      setJoined(`You joined ${r.acceptInvitation.tenantName} as ${r.acceptInvitation.role.toLowerCase()}.`);
+      form.reset();
+    }
+  }
+  return (
+    <section aria-labelledby="join-title">
+      <h2 id="join-title">Join a workspace</h2>
+      <ErrorNote error={problem} />
+      {joined && <p role="status">{joined} Pick it in the workspace menu.</p>}
+      <form aria-label="Accept invitation" onSubmit={(e) => { e.preventDefault(); void accept(e.currentTarget); }}>
+        <label>Invitation token <input name="token" required autoComplete="off" /></label>
+        <button type="submit">Accept</button>
+      </form>
     </section>
   );
 }
@@ -65,13 +122,15 @@ export function AccountPage() {
             <dt>Processing minutes</dt><dd>{q.usage.processingMinutes.toFixed(1)} of {q.limits.processingMinutesPerMonth}</dd>
             <dt>Storage</dt><dd>{bytes(q.usage.storageBytes)} of {bytes(q.limits.storageBytes)}</dd>
           </dl>
-          <p className="muted">{q.isDefault ? "Your workspace is on the default plan." : "Your workspace has a custom plan."}</p>
+          <p className="muted">Plan: {q.plan}{q.isDefault ? "" : " (limits set by the platform)"}. Plans and limits are
+            changed by the platform&apos;s administrators.</p>
         </section>)}
       <section aria-labelledby="workspaces-title">
         <h2 id="workspaces-title">Your workspaces</h2>
         <ul>{me?.me.memberships.map((m) => <li key={m.tenantId}>{m.tenantName} — {m.role.toLowerCase()}</li>)}</ul>
       </section>
       <Members />
+      <JoinWorkspace />
     </section>
   );
 }
