@@ -5,14 +5,21 @@ Rows are append-only for the app role (a trigger refuses UPDATE and DELETE, migr
 
     await record(conn, tenant_id=t, actor_id=u, action="member.role_changed", target_type="user",
                  target_id=str(other), data={"from": "viewer", "to": "editor"})
+    page = await list_events(principal, first=20, after=None, where=AuditFilter(action="render."))
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from app.models import AuditEvent
+from app.auth.principal import Principal
+from app.db import system_tx, tenant_tx
+from app.errors import ValidationError
+from app.models import AuditEvent, Role
+from app.services.paging import Page, check_first
 
 
 async def record(conn: Any, *, tenant_id: UUID | None, actor_id: UUID | None, action: str,
@@ -22,3 +29,54 @@ async def record(conn: Any, *, tenant_id: UUID | None, actor_id: UUID | None, ac
     await AuditEvent.create(tenant_id=tenant_id, actor_id=actor_id, action=action, target_type=target_type,
                             target_id=target_id, data=data or {}, ip=ip,
                             user_agent=(user_agent or None) and user_agent[:256], using_db=conn)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Optional narrowing: ``action`` (exact, or a prefix ending in ``.``), actor, target, tenant
+    (platform admins only), and a time window."""
+
+    action: str | None = None
+    actor_id: UUID | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    tenant_id: UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(query: Any, f: AuditFilter) -> Any:
+    if f.action:
+        query = query.filter(action__startswith=f.action) if f.action.endswith(".") else query.filter(action=f.action)
+    for name in ("actor_id", "target_type", "target_id", "tenant_id"):
+        if getattr(f, name) is not None:
+            query = query.filter(**{name: getattr(f, name)})
+    if f.since is not None:
+        query = query.filter(created_at__gte=f.since)
+    if f.until is not None:
+        query = query.filter(created_at__lt=f.until)
+    return query
+
+
+async def list_events(principal: Principal, *, first: int, after: int | None,
+                      where: AuditFilter | None = None) -> Page[AuditEvent]:
+    """Newest first, keyset on the (monotonic) id. Tenant admins see their tenant (RLS); platform
+    admins see every tenant (and may filter by one).
+
+    Raises:
+        PermissionDeniedError: the caller is neither a tenant admin nor a platform admin.
+        ValidationError: ``first`` out of range, or a tenant filter from a tenant admin.
+    """
+    check_first(first)
+    f = where or AuditFilter()
+    if not principal.is_platform_admin:
+        principal.require(Role.ADMIN)
+        if f.tenant_id is not None and f.tenant_id != principal.tenant_id:
+            raise ValidationError("only platform admins filter by tenant", "filter.tenantId")
+    tx = system_tx() if principal.is_platform_admin else tenant_tx(principal.tenant_id)
+    async with tx as conn:
+        query = _filtered(AuditEvent.all().using_db(conn), f)
+        if after is not None:
+            query = query.filter(id__lt=after)
+        rows = await query.order_by("-id").limit(first + 1)
+    return Page(items=list(rows[:first]), has_next=len(rows) > first, has_previous=after is not None)
