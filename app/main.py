@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from app.audit_context import AuditContextMiddleware
 from app.config import Settings, get_settings
 from app.db import close_db, init_db
 from app.events import close_hubs
@@ -73,7 +74,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *gpu_routes(),  # remote GPU workers (/gpu/v1)
         *_web_routes(settings),  # last: the console's catch-all GET route
     ]
-    middleware = [Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware), Middleware(TracingMiddleware),
+    middleware = [Middleware(AuditContextMiddleware),  # IP and user agent for audit events
+                  Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware), Middleware(TracingMiddleware),
                   Middleware(PrometheusMiddleware)]
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from app.audit_context import current_requester
 from app.auth.principal import Principal
 from app.db import system_tx, tenant_tx
 from app.errors import ValidationError
@@ -25,7 +26,12 @@ from app.services.paging import Page, check_first
 async def record(conn: Any, *, tenant_id: UUID | None, actor_id: UUID | None, action: str,
                  target_type: str = "", target_id: str = "", data: dict[str, Any] | None = None,
                  ip: str | None = None, user_agent: str | None = None) -> None:
-    """Insert one audit event on ``conn`` (inside the caller's transaction, so it commits with the change)."""
+    """Insert one audit event on ``conn`` (inside the caller's transaction, so it commits with the change).
+
+    ``ip`` and ``user_agent`` default to the current request's (see :mod:`app.audit_context`).
+    """
+    req_ip, req_agent = current_requester()
+    ip, user_agent = ip or req_ip, user_agent or req_agent
     await AuditEvent.create(tenant_id=tenant_id, actor_id=actor_id, action=action, target_type=target_type,
                             target_id=target_id, data=data or {}, ip=ip,
                             user_agent=(user_agent or None) and user_agent[:256], using_db=conn)
@@ -80,3 +86,17 @@ async def list_events(principal: Principal, *, first: int, after: int | None,
             query = query.filter(id__lt=after)
         rows = await query.order_by("-id").limit(first + 1)
     return Page(items=list(rows[:first]), has_next=len(rows) > first, has_previous=after is not None)
+
+
+async def by(conn: Any, principal: Principal, action: str, target_type: str = "", target_id: object = "",
+             data: dict[str, Any] | None = None) -> None:
+    """One-line call sites: ``await audit.by(conn, principal, "render.started", "job", job.id)``."""
+    await record(conn, tenant_id=principal.tenant_id if principal.actor_id else None, actor_id=principal.actor_id,
+                 action=action, target_type=target_type, target_id=str(target_id), data=data)
+
+
+async def downloaded(tenant_id: UUID, owner_kind: str, owner_id: object, filename: str) -> None:
+    """A signed-link download started (the first byte range only, not every ranged read of a player)."""
+    async with tenant_tx(tenant_id) as conn:
+        await record(conn, tenant_id=tenant_id, actor_id=None, action="download.started", target_type=owner_kind,
+                     target_id=str(owner_id), data={"file": filename})
