@@ -18,7 +18,7 @@ from uuid import UUID
 from app.audit_context import current_requester
 from app.auth.principal import Principal
 from app.db import system_tx, tenant_tx
-from app.errors import ValidationError
+from app.errors import NotFoundError
 from app.models import AuditEvent, Role
 from app.services.paging import Page, check_first
 
@@ -71,14 +71,15 @@ async def list_events(principal: Principal, *, first: int, after: int | None,
 
     Raises:
         PermissionDeniedError: the caller is neither a tenant admin nor a platform admin.
-        ValidationError: ``first`` out of range, or a tenant filter from a tenant admin.
+        ValidationError: ``first`` out of range.
+        NotFoundError: a tenant admin filtered by another tenant.
     """
     check_first(first)
     f = where or AuditFilter()
     if not principal.is_platform_admin:
         principal.require(Role.ADMIN)
         if f.tenant_id is not None and f.tenant_id != principal.tenant_id:
-            raise ValidationError("only platform admins filter by tenant", "filter.tenantId")
+            raise NotFoundError("tenant not found", "filter.tenantId")  # another tenant is "not found"
     tx = system_tx() if principal.is_platform_admin else tenant_tx(principal.tenant_id)
     async with tx as conn:
         query = _filtered(AuditEvent.all().using_db(conn), f)

@@ -47,7 +47,7 @@ async def test_tenant_admin_pages_own_tenant_platform_admin_sees_all(
     assert {e["node"]["action"] for e in only["data"]["auditEvents"]["edges"]} == {"render.started",
                                                                                   "render.cancelled"}
     refused = await gql(QUERY, {"first": 5, "filter": {"tenantId": str(b.id)}}, token=admin_token)
-    assert refused["data"]["auditEvents"]["__typename"] == "ValidationError"
+    assert refused["data"]["auditEvents"]["__typename"] == "NotFoundError"
 
     _, platform_token = await user_factory(a, Role.VIEWER, is_platform_admin=True)
     seen = await gql(QUERY, {"first": 5, "filter": {"tenantId": str(b.id)}}, token=platform_token)
