@@ -33,6 +33,7 @@ from app.config import Settings
 from app.db import tenant_tx
 from app.metrics import DOWNLOAD_BYTES, counted_bytes
 from app.models import Asset, AssetStatus, Job, Project
+from app.services import audit
 from app.services.usage import record_egress
 from app.storage.errors import InvalidKeyError
 from app.storage.keys import validate_key
@@ -198,6 +199,8 @@ async def download(request: Request) -> Response:
     status = 206 if span is not None else 200
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=media_type)
+    if start == 0 and grant.owner_kind != "export":  # exports are audited by their own service
+        await audit.downloaded(grant.tenant_id, grant.owner_kind, grant.owner_id, grant.filename)
     body = counted_bytes(storage.open_range(grant.key, start, end), DOWNLOAD_BYTES,
                          partial(record_egress, grant.tenant_id))
     return StreamingResponse(body, status_code=status, headers=headers, media_type=media_type)

@@ -19,12 +19,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from app.audit_context import AuditContextMiddleware
 from app.config import Settings, get_settings
 from app.db import close_db, init_db
 from app.events import close_hubs
 from app.gpu.routes import gpu_routes
 from app.health import healthz, readyz
 from app.http_routes import extra_routes
+from app.log_redaction import install_redaction
 from app.logs import RequestIdMiddleware
 from app.metrics import PrometheusMiddleware, metrics
 from app.metrics_access import guard_metrics
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; nothing connects until the lifespan starts."""
     settings = settings or get_settings()
+    install_redaction()  # privacy-compliant logs (docs/compliance.md#logs)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -71,7 +74,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *gpu_routes(),  # remote GPU workers (/gpu/v1)
         *_web_routes(settings),  # last: the console's catch-all GET route
     ]
-    middleware = [Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware), Middleware(TracingMiddleware),
+    middleware = [Middleware(AuditContextMiddleware),  # IP and user agent for audit events
+                  Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware), Middleware(TracingMiddleware),
                   Middleware(PrometheusMiddleware)]
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware

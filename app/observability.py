@@ -19,6 +19,7 @@ from importlib import metadata
 from typing import Any
 
 from app.config import Settings
+from app.log_redaction import install_redaction
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 FILTERED = "[Filtered]"
@@ -49,6 +50,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
         root.addHandler(handler)
     # pgserver logs every pg_ctl call with its full output at INFO.
     logging.getLogger("pgserver").setLevel(max(root.level, logging.WARNING))
+    install_redaction()
 
 
 def release(settings: Settings) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from media.decode import DecodeOptions, DecodeResult, FrameConsumer, decode_frames
 from media.errors import OutputError
 from media.frames import FrameReport, FrameStatsConsumer, FrameStatsOptions
+from media.moderation import OverlayOptions, OverlayReport, detect_overlays, new_overlay_scan
 from media.probe import MediaInfo, probe
 from media.shots import ShotConsumer, ShotOptions
 from media.types import JSON, CancelFn, ProgressFn, Shot
@@ -29,12 +30,14 @@ __all__ = ["AnalysisOptions", "VideoAnalysis", "analyse_video"]
 
 @dataclass(frozen=True, slots=True)
 class AnalysisOptions:
-    """What one pass computes; ``frame_stats=False`` skips thumbnails and the logo scan."""
+    """What one pass computes; ``frame_stats=False`` skips thumbnails and the logo scan,
+    ``overlays=None`` the static-overlay (watermark) scan of :mod:`media.moderation`."""
 
     shots: ShotOptions = field(default_factory=ShotOptions)
     frames: FrameStatsOptions = field(default_factory=FrameStatsOptions)
     decode: DecodeOptions = field(default_factory=DecodeOptions)
     frame_stats: bool = True
+    overlays: OverlayOptions | None = field(default_factory=OverlayOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,7 @@ class VideoAnalysis:
     shots: tuple[Shot, ...]
     frames: FrameReport | None
     decoded_frames: int = 0
+    overlays: OverlayReport | None = None
 
     def shots_json(self) -> JSON:
         """``shots.json``: the shots with the timing facts needed to use them."""
@@ -54,17 +58,19 @@ class VideoAnalysis:
 
     def to_json(self) -> JSON:
         return {"version": 1, "probe": self.probe.to_json(), "shots": self.shots_json(),
-                "frames": None if self.frames is None else self.frames.to_json()}
+                "frames": None if self.frames is None else self.frames.to_json(),
+                "overlays": None if self.overlays is None else self.overlays.to_json()}
 
     @classmethod
     def from_json(cls, data: JSON) -> VideoAnalysis:
         shots = data.get("shots", {})
-        frames = data.get("frames")
+        frames, overlays = data.get("frames"), data.get("overlays")
         return cls(MediaInfo.from_json(data["probe"]), tuple(Shot.from_json(s) for s in shots.get("shots", [])),
-                   None if frames is None else FrameReport.from_json(frames), int(shots.get("frames", 0)))
+                   None if frames is None else FrameReport.from_json(frames), int(shots.get("frames", 0)),
+                   None if overlays is None else OverlayReport.from_json(overlays))
 
     def write(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-        """Write ``probe.json``, ``shots.json`` and ``frames.json`` into ``out_dir``, all or none.
+        """Write ``probe.json``, ``shots.json``, ``frames.json`` and ``overlays.json`` into ``out_dir``, all or none.
 
         Raises:
             OutputError: the folder or a file cannot be written (nothing new is left behind).
@@ -72,6 +78,8 @@ class VideoAnalysis:
         docs: dict[str, JSON] = {"probe": self.probe.to_json(), "shots": self.shots_json()}
         if self.frames is not None:
             docs["frames"] = self.frames.to_json()
+        if self.overlays is not None:
+            docs["overlays"] = self.overlays.to_json()
         return _write_all(Path(out_dir), docs)
 
 
@@ -97,11 +105,13 @@ def analyse_video(path: str | os.PathLike[str], options: AnalysisOptions | None 
     assert info.video is not None
     shot_consumer = ShotConsumer(info.video.fps, opts.shots)
     stats = FrameStatsConsumer(opts.frames, rotation=info.video.rotation) if opts.frame_stats else None
-    consumers: list[FrameConsumer] = [shot_consumer] if stats is None else [shot_consumer, stats]
+    scan = None if opts.overlays is None else new_overlay_scan(opts.overlays, rotation=info.video.rotation)
+    consumers: list[FrameConsumer] = [c for c in (shot_consumer, stats, scan) if c is not None]
     result: DecodeResult = decode_frames(path, consumers, opts.decode, progress=progress, cancel=cancel)
     shots = shot_consumer.shots
+    overlays = None if scan is None or opts.overlays is None else detect_overlays(scan, info.duration, opts.overlays)
     return VideoAnalysis(probe=info, shots=tuple(shots), frames=None if stats is None else stats.report(shots),
-                         decoded_frames=result.frames)
+                         decoded_frames=result.frames, overlays=overlays)
 
 
 def _write_all(out_dir: Path, docs: dict[str, JSON]) -> dict[str, Path]:

@@ -34,6 +34,7 @@ from redis.exceptions import RedisError
 from app import metrics as m
 from app.config import Settings, get_settings
 from app.db import close_db, init_db
+from app.log_redaction import install_redaction
 from app.queue import CPU_QUEUE, GPU_QUEUE, STAGE_FUNCTION, deserialize, promote_due, redis_settings, serialize
 from app.storage import get_storage
 from runners import governance
@@ -51,6 +52,7 @@ WEBHOOK_DRAIN_S = 20.0
 async def on_startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or get_settings()
     ctx["settings"] = settings
+    install_redaction()  # privacy-compliant logs (docs/compliance.md#logs)
     if not ctx.get("db_ready"):
         await init_db(settings)
     ctx["storage"] = get_storage(settings)

@@ -48,6 +48,7 @@ from app.graphql.mutations.set_quota_policy import SetQuotaPolicyMutation
 from app.graphql.mutations.set_tenant_plan import SetTenantPlanMutation
 from app.graphql.mutations.switch_tenant import SwitchTenantMutation
 from app.graphql.mutations.update_project import UpdateProjectMutation
+from app.graphql.queries.audit import AuditQuery
 from app.graphql.queries.auth import AuthQuery
 from app.graphql.queries.governance import GovernanceQuery
 from app.graphql.queries.jobs import JobQuery
@@ -65,7 +66,7 @@ from app.unavailable import is_unavailable
 logger = logging.getLogger("recap.graphql")
 
 QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery, RenderQuery,
-                             GovernanceQuery, UsageQuery)
+                             GovernanceQuery, UsageQuery, AuditQuery)
 MUTATIONS: tuple[type, ...] = (
     RegisterMutation, LoginMutation, RefreshTokenMutation, LogoutMutation, SwitchTenantMutation,
     CreateTenantMutation, AddMemberMutation, AcceptInvitationMutation, RevokeInvitationMutation,

@@ -21,6 +21,7 @@ class AuditEvent(Model):
     target_id = fields.CharField(max_length=64, default="")
     data: fields.JSONField[Any] = fields.JSONField(default=dict)
     ip = fields.CharField(max_length=64, null=True)
+    user_agent = fields.CharField(max_length=256, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

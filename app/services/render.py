@@ -24,7 +24,7 @@ from app.models import Job, JobState, Project, Role, Stage, StageRun, StageState
 from app.models.enums import ACTIVE_JOB_STATES, TERMINAL_JOB_STATES
 from app.pipeline import ORDER, next_stages
 from app.queue import enqueue_stage
-from app.services import quota, render_events
+from app.services import audit, quota, render_events
 from app.services.counters import add_usage
 from app.services.render_inputs import check_option_assets
 from app.services.text import check_script_text, clean_name, parse_uuids
@@ -173,6 +173,7 @@ async def start_render(principal: Principal, project_id: UUID | str, options: Re
             await StageRun.create(tenant_id=principal.tenant_id, job_id=job.id, stage=stage,
                                   state=StageState.SKIPPED if skipped else StageState.PENDING, using_db=conn)
         await StageRun.filter(job_id=job.id, stage=Stage.INGEST).using_db(conn).update(state=StageState.QUEUED)
+        await audit.by(conn, principal, "render.started", "job", job.id, {"project_id": str(project.id)})
     await enqueue_stage(job.id, Stage.INGEST, attempt=1, settings=settings)
     await render_events.job_event(principal.tenant_id, job, "queued")
     return job
@@ -189,6 +190,7 @@ async def cancel_job(principal: Principal, job_id: UUID | str) -> Job:
         await job.save(using_db=conn)
         await StageRun.filter(job_id=job.id, state__in=[StageState.PENDING, StageState.QUEUED, StageState.RUNNING]
                               ).using_db(conn).update(state=StageState.CANCELLED)
+        await audit.by(conn, principal, "render.cancelled", "job", job.id)
     await render_events.signal_cancel(job.id)
     await render_events.job_event(principal.tenant_id, job, "cancelled")
     return job
@@ -215,6 +217,7 @@ async def retry_job(principal: Principal, job_id: UUID | str, settings: Settings
         job.error_code = job.error_message = None  # type: ignore[assignment]
         await job.save(using_db=conn)
         attempts = {r.stage: r.attempt for r in runs}
+        await audit.by(conn, principal, "render.retried", "job", job.id)
     await render_events.clear_cancel(job.id)
     for stage in ready:
         await enqueue_stage(job.id, stage, attempt=attempts.get(stage, 0) + 1, settings=settings)

@@ -1,6 +1,6 @@
 """analyse: one decode pass per source feeding shot detection and frame statistics.
 
-Writes ``s{i}.shots.json`` and ``s{i}.frames.json``.
+Writes ``s{i}.shots.json``, ``s{i}.frames.json`` and ``s{i}.overlays.json`` (static overlay regions).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from runners.artifacts import hash_inputs
 from runners.context import StageContext
 from runners.stages._io import read_json, write_json
 
-VERSION = "analyse-v1"
+VERSION = "analyse-v2"
 
 
 async def input_hash(sc: StageContext) -> str | None:
@@ -34,4 +34,5 @@ async def run(sc: StageContext, out: Path) -> dict[str, Any]:
         result = await sc.in_thread(analyse_video, path, progress=part, cancel=sc.cancelled)
         write_json(out / f"{src['id']}.shots.json", [s.to_json() for s in result.shots])
         write_json(out / f"{src['id']}.frames.json", result.frames.to_json() if result.frames else {})
+        write_json(out / f"{src['id']}.overlays.json", result.overlays.to_json() if result.overlays else {})
     return {"sources": len(sources)}

@@ -70,6 +70,9 @@ CASES: dict[str, Case] = {
                     "NOT_FOUND"),
     "dataExport": (f"query($id: ID!) {{ dataExport(id: $id) {{ {E} }} }}", lambda a: {"id": str(a.job.id)},
                    "NOT_FOUND"),
+    # Audit trail (moderation/compliance): a tenant admin naming another tenant gets "not found".
+    "auditEvents": (f"query($t: ID!) {{ auditEvents(filter: {{tenantId: $t}}) {{ {E} }} }}",
+                    lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
     # Uploads.
     "prepareUpload": (f'mutation($p: ID!) {{ prepareUpload(input: {{projectId: $p, filename: "x.mp4"}}) {{ {E} }} }}',
                       lambda a: {"p": str(a.project.id)}, "NOT_FOUND"),

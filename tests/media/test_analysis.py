@@ -56,8 +56,9 @@ def test_one_pass_gives_shots_and_frames(clip: Path) -> None:
 def test_artifacts_are_written_and_read_back(clip: Path, tmp_path: Path) -> None:
     result = analyse_video(clip)
     paths = result.write(tmp_path / "out")
-    assert sorted(p.name for p in paths.values()) == ["frames.json", "probe.json", "shots.json"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["frames.json", "probe.json", "shots.json"]
+    names = ["frames.json", "overlays.json", "probe.json", "shots.json"]
+    assert sorted(p.name for p in paths.values()) == names
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names
     shots = json.loads(paths["shots"].read_text())
     assert shots["fps"] == 24 and [s["start_frame"] for s in shots["shots"]] == [0, 24, 60]
     back = VideoAnalysis.from_json(json.loads(json.dumps(result.to_json())))
