@@ -40,6 +40,9 @@ CASES: dict[str, Case] = {
                        lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
     "setTenantPlan": (f'mutation($t: ID!) {{ setTenantPlan(input: {{tenantId: $t, plan: "studio"}}) {{ {E} }} }}',
                       lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
+    # budgets: the tenant's own owner or a platform admin; any other tenant id is refused the same way
+    "setBudget": (f"mutation($t: ID!) {{ setBudget(tenantId: $t, monthlyCost: 1.0) {{ {E} }} }}",
+                  lambda a: {"t": str(a.tenant.id)}, "PERMISSION_DENIED"),
     "revokeInvitation": (f"mutation($i: ID!) {{ revokeInvitation(invitationId: $i) {{ {E} }} }}",
                          lambda a: {"i": str(a.invitation.id)}, "NOT_FOUND"),
     "switchTenant": (f"mutation($t: ID!) {{ switchTenant(tenantId: $t) {{ {E} }} }}",
