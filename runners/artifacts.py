@@ -49,7 +49,9 @@ async def store_artifact(storage: Storage, tenant_id: UUID, stage: Stage, input_
     for path in files:
         await storage.put_file(f"{prefix}/{path.relative_to(folder).as_posix()}", path)
         size += path.stat().st_size
-    manifest = {"files": [p.relative_to(folder).as_posix() for p in files], **(meta or {})}
+    # The stored files always win over a stage's own "files" (finalize lists only its side files): a remote
+    # backend fetches exactly this list, so a missing name would be a missing input downstream.
+    manifest = {**(meta or {}), "files": [p.relative_to(folder).as_posix() for p in files]}
     async with system_tx() as conn:
         art, _ = await Artifact.get_or_create(
             tenant_id=tenant_id, stage=stage, content_hash=input_hash,

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -159,7 +160,7 @@ async def _tombstone(conn: Any, settings: Settings, subjects: Subjects, *, actor
         "FROM audit_events WHERE tenant_id = ANY($1::uuid[]) OR actor_id = ANY($2::uuid[]) "
         "OR target_id = ANY($3::text[]) OR data::text ~ $4",
         [[str(t) for t in subjects.tenant_ids], [str(u) for u in subjects.user_ids], needles,
-         "|".join(_regex_escape(n) for n in needles) or "^$"])
+         "|".join(re.escape(n) for n in needles) or "^$"])
     for row in rows:
         text = row["data"]
         for needle, alias in replace.items():
@@ -177,12 +178,6 @@ async def _tombstone(conn: Any, settings: Settings, subjects: Subjects, *, actor
         [str(actor) if actor and actor not in subjects.user_ids else None, action,
          "tenant" if action == "tenant.erased" else "user", subject[0] if subject else "",
          json.dumps({"subjects": subject, "events_pseudonymised": len(rows)})])
-
-
-def _regex_escape(text: str) -> str:
-    import re
-
-    return re.escape(text)
 
 
 async def scrub_redis(redis: Any, needles: list[str], *, keep_cancel: list[str] | None = None) -> int:

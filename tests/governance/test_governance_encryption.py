@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,53 @@ async def test_tampering_is_refused(tmp_path: Path, damage: str) -> None:
 async def _chunks(data: bytes, size: int):  # type: ignore[no-untyped-def]
     for i in range(0, len(data), size):
         yield data[i:i + size]
+
+
+@pytest.mark.slow
+async def test_a_render_on_encrypted_storage_leaves_only_ciphertext_on_disk(
+        settings: Any, principal_factory: Any, sample_film: Any, run_worker: Any, tmp_path: Path) -> None:
+    """The whole pipeline reads and writes through the encryption layer; the disk holds no media, no script."""
+    import hashlib
+    import uuid
+
+    import av
+
+    from app.db import system_tx
+    from app.models import Asset, AssetKind, AssetStatus, Job, JobState, Project
+    from app.services import render
+    from app.storage import fetch_to, get_storage
+    from media.probe import probe
+
+    encrypted = settings.model_copy(update={"storage": settings.storage.model_copy(
+        update={"encryption_key": KEY_A})})
+    storage = get_storage(encrypted)
+    assert isinstance(storage, EncryptedStorage)
+    principal, _ = await principal_factory()
+    async with system_tx():
+        project = await Project.create(tenant_id=principal.tenant_id, name="sealed")
+    for path, kind in ((sample_film.movie, AssetKind.SOURCE_VIDEO), (sample_film.script, AssetKind.SCRIPT)):
+        key = f"inputs/{principal.tenant_id}/{project.id}/{uuid.uuid4().hex}{path.suffix}"
+        await storage.put_file(key, path)
+        async with system_tx():
+            await Asset.create(tenant_id=principal.tenant_id, project_id=project.id, kind=kind,
+                               status=AssetStatus.READY, filename=path.name, storage_key=key,
+                               size_bytes=path.stat().st_size, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                               probe=probe(path).to_json() if kind is AssetKind.SOURCE_VIDEO else None)
+    job = await render.start_render(principal, project.id, render.RenderOptions(profile="source"), encrypted)
+    await run_worker(storage=encrypted.storage)
+    async with system_tx():
+        done = await Job.get(id=job.id)
+    assert done.state is JobState.SUCCEEDED, (done.error_code, done.error_message)
+
+    line = next(t for t in sample_film.script.read_text().splitlines() if len(t) > 30 and not t.startswith("#"))
+    mine = [p for p in settings.storage_root.rglob("*") if p.is_file() and
+            (str(principal.tenant_id) in str(p) or str(job.id) in str(p))]
+    assert len(mine) > 10
+    for path in mine:
+        blob = path.read_bytes()
+        assert blob[:4] == b"RCE1", path
+        assert b"ftyp" not in blob[:64] and line[:30].encode() not in blob, path
+    assert "final.mp4" in done.outputs, done.outputs
+    final = await fetch_to(storage, done.outputs["final.mp4"]["key"], tmp_path / "final.mp4")
+    with av.open(str(final)) as container:
+        assert sum(1 for _ in container.decode(video=0)) > 24
