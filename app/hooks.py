@@ -58,7 +58,7 @@ def sign_hook(secret: str, body: bytes, timestamp: int | None = None) -> dict[st
 
 
 def verify_hook(secret: str, body: bytes, timestamp: str | None, signature: str | None) -> bool:
-    if not timestamp or not signature or not timestamp.isdigit():
+    if not timestamp or not signature or not (timestamp.isascii() and timestamp.isdigit()):
         return False
     if abs(time.time() - int(timestamp)) > MAX_SKEW_S:
         return False
@@ -135,7 +135,7 @@ class DriveSizeError(ValidationError):
 def _reported_size(meta: dict[str, Any]) -> int:
     """The size Drive reports: it is what the upload reserves, so a file without one is refused."""
     size = str(meta.get("size", ""))
-    if not size.isdigit() or len(size) > 19:
+    if not (size.isascii() and size.isdigit()) or len(size) > 19:
         raise DriveSizeError("Drive reports no size for this file (native Google files cannot be ingested)",
                              "fileId", code="DRIVE_SIZE_UNKNOWN")
     return int(size)

@@ -65,7 +65,7 @@ class BodyTooLargeError(Exception):
 async def read_limited(request: Request, limit: int) -> bytes:
     """The body, read as it arrives and refused as soon as it passes ``limit`` bytes (never buffered whole)."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    if declared is not None and (not (declared.isascii() and declared.isdigit()) or int(declared) > limit):
         raise BodyTooLargeError(limit)
     chunks: list[bytes] = []
     size = 0

@@ -76,7 +76,7 @@ for _, id in ipairs(ids) do
     end
   end
 end
-return {ready, running, redis.call('ZCARD', KEYS[1]) - #ids, oldest}
+return {ready, running, redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf'), oldest}
 """
 
 _pool: ArqRedis | None = None

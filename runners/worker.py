@@ -71,9 +71,13 @@ async def _keep_queue(ctx: dict[str, Any], every_s: float = 1.0) -> None:
     """Re-score due deferred/cron messages (one keeper a second across workers, by a Redis lock)."""
     queue, settings = ctx.get("queue_name", CPU_QUEUE), ctx["settings"]
     while True:
-        with contextlib.suppress(RedisError, OSError):
+        try:
             if await ctx["redis"].set(f"recap:keeper:{queue}", b"1", nx=True, px=int(every_s * 900)):
                 await promote_due(ctx["redis"], queue, settings)
+        except (RedisError, OSError):
+            pass  # Redis is away: the worker itself notices and restarts (run_supervised)
+        except Exception as ex:  # a bug here must not stop the keeper: deferred work would wait behind all else
+            log.warning("queue keeper: %s: %s", type(ex).__name__, ex, exc_info=ex)
         await asyncio.sleep(every_s)
 
 

@@ -43,29 +43,35 @@ from app.graphql.mutations.register import RegisterMutation
 from app.graphql.mutations.remove_member import RemoveMemberMutation
 from app.graphql.mutations.render import RenderMutation
 from app.graphql.mutations.revoke_invitation import RevokeInvitationMutation
+from app.graphql.mutations.set_budget import SetBudgetMutation
 from app.graphql.mutations.set_quota_policy import SetQuotaPolicyMutation
 from app.graphql.mutations.set_tenant_plan import SetTenantPlanMutation
 from app.graphql.mutations.switch_tenant import SwitchTenantMutation
 from app.graphql.mutations.update_project import UpdateProjectMutation
 from app.graphql.queries.auth import AuthQuery
+from app.graphql.queries.governance import GovernanceQuery
 from app.graphql.queries.jobs import JobQuery
 from app.graphql.queries.projects import ProjectQuery
 from app.graphql.queries.quota import QuotaQuery
 from app.graphql.queries.render import RenderQuery
 from app.graphql.queries.tenants import TenantQuery
+from app.graphql.queries.usage import UsageQuery
 from app.graphql.subscriptions.jobs import JobSubscription
 from app.graphql.suggestions import without_suggestion
 from app.graphql.types.scalars import SCALAR_MAP
 from app.ratelimit.cost import CostLimit
+from app.unavailable import is_unavailable
 
 logger = logging.getLogger("recap.graphql")
 
-QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery, RenderQuery)
+QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery, RenderQuery,
+                             GovernanceQuery, UsageQuery)
 MUTATIONS: tuple[type, ...] = (
     RegisterMutation, LoginMutation, RefreshTokenMutation, LogoutMutation, SwitchTenantMutation,
     CreateTenantMutation, AddMemberMutation, AcceptInvitationMutation, RevokeInvitationMutation,
     ChangeRoleMutation, RemoveMemberMutation,
     CreateProjectMutation, UpdateProjectMutation, DeleteProjectMutation, SetQuotaPolicyMutation, SetTenantPlanMutation,
+    SetBudgetMutation,
     RenderMutation,
     PrepareUploadMutation,
     *DATA_MUTATIONS,
@@ -79,18 +85,6 @@ Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else 
 
 #: Raised when PostgreSQL or Redis cannot be reached: the client gets ``UNAVAILABLE`` and may retry.
 UNAVAILABLE_MESSAGE = "The service is temporarily unavailable (a database or queue is not reachable); retry shortly."
-
-
-def is_unavailable(original: BaseException | None) -> bool:
-    """A backing service that is down or restarting (not a bug)."""
-    import asyncpg
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-    from tortoise.exceptions import DBConnectionError
-
-    return isinstance(original, DBConnectionError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError
-                      | asyncpg.CannotConnectNowError | RedisConnectionError | RedisTimeoutError
-                      | ConnectionError | TimeoutError)
 
 
 def should_mask(error: GraphQLError) -> bool:

@@ -12,6 +12,8 @@ A refused HTTP call gets **429** with ``Retry-After``; /graphql answers a GraphQ
 from __future__ import annotations
 
 import json
+import logging
+import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,6 +23,9 @@ from app.errors import AuthError, RateLimitedError
 from app.ratelimit.limiter import Limiter
 from app.ratelimit.live import live_slot
 from app.ratelimit.plans import tier_of
+from app.unavailable import is_unavailable
+
+log = logging.getLogger(__name__)
 
 #: ``scope`` key under which the GraphQL cost extension finds the limiter.
 SCOPE_KEY = "recap.limiter"
@@ -51,6 +56,7 @@ class RateLimitMiddleware:
         self.app = app
         self.settings = settings
         self.limiter = Limiter(settings.ratelimit)
+        self._last_outage_log = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         bucket = _bucket(scope.get("path", "")) if scope["type"] in ("http", "websocket") else None
@@ -70,6 +76,21 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
     async def _check(self, scope: Scope, bucket: str) -> None:
+        """Count the request; when Redis or PostgreSQL is down, let it through (fail open, logged once a minute):
+        the endpoint then answers a typed ``UNAVAILABLE`` itself, instead of this middleware answering a 500."""
+        try:
+            await self._count(scope, bucket)
+        except RateLimitedError:
+            raise
+        except Exception as ex:
+            if not is_unavailable(ex):
+                raise
+            now = time.monotonic()
+            if now - self._last_outage_log > 60:
+                self._last_outage_log = now
+                log.warning("rate limits not checked: a backing service is unavailable: %s: %s", type(ex).__name__, ex)
+
+    async def _count(self, scope: Scope, bucket: str) -> None:
         limits = self.settings.ratelimit
         ip_limit = limits.ip_api_per_minute if bucket == "api" else limits.ip_uploads_per_minute
         await self.limiter.hit(bucket, f"ip:{_client_ip(scope)}", per_minute=ip_limit)

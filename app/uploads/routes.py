@@ -187,7 +187,7 @@ async def _patch_locked(request: Request, principal: Principal, offset: int,
                            {"Upload-Offset": str(current)})
     limit = (upload.length if upload.length is not None else settings.uploads.max_size_bytes) - offset
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise tus.TusError(413, "UPLOAD_TOO_LARGE", "the body goes past Upload-Length")
     hasher = service.hasher_at(upload.id, offset) or (hashlib.sha256() if offset == 0 else None)
     try:

@@ -71,7 +71,7 @@ def check_version(value: str | None) -> None:
 
 
 def parse_int(value: str | None, name: str) -> int:
-    if value is None or not value.isdigit() or len(value) > 19:
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise TusError(400, "BAD_HEADER", f"{name} must be a non-negative integer")
     return int(value)
 

@@ -87,8 +87,11 @@ async def stack(work: Path, *, database_url: str | None = None, redis_url: str |
     try:
         yield st
     finally:
+        from app.queue import close_pool
+
         st.stop_all()
         drop_orphans(s.redis_url or "")
+        await close_pool()  # the pool belongs to this event loop; the next suite run has its own
         await close_db()
         admin = await asyncpg.connect(with_db(server, "postgres"))
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

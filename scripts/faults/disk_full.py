@@ -1,6 +1,7 @@
 """The worker's disk fills up during assemble (a tmpfs of ``--size-mb``, filled to the last byte).
 
-Expected: the job fails with a clear error that names the cause (ENOSPC), after its bounded retries;
+Expected: the job fails with a clear error that names the cause (the media layer's ``OUTPUT_FAILED: disk
+full while writing ...``, or ENOSPC's "No space left on device" after the bounded retries elsewhere);
 no file lies under a final name (no outputs, no assemble artifact, no half-written cache entry); the
 usage counters are unchanged. Then the disk is freed, ``retryJob`` resumes the job from the failed
 stage, and it completes with every invariant of :func:`check_render`.
@@ -90,7 +91,8 @@ async def scenario(work: Path, film: Any, size_mb: int, limit_s: float) -> list[
             async with system_tx():
                 failed = await Job.get(id=job.id)
             message = f"{failed.error_code}: {failed.error_message}"
-            if failed.state.value != "failed" or "No space left" not in (failed.error_message or ""):
+            said = (failed.error_message or "").lower()
+            if failed.state.value != "failed" or not ("disk full" in said or "no space left" in said):
                 problems.append(f"on a full disk the job ended {failed.state.value} with {message!r}")
             if leftovers := final_names(st.settings.storage_root, principal.tenant_id, job.id):
                 problems.append(f"files under final names after the failure: {leftovers}")

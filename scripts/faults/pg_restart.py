@@ -77,6 +77,7 @@ async def readyz(api: str) -> int:
 async def scenario(work: Path, film: Any, down_s: float, limit_s: float) -> list[str]:
     from app.auth.tokens import issue_access_token
 
+    work.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(work / "pg")
     problems: list[str] = []
     try:
@@ -89,8 +90,8 @@ async def scenario(work: Path, film: Any, down_s: float, limit_s: float) -> list
             api = f"http://127.0.0.1:{port}"
             env = st.worker_env()
             with open(work / "api.log", "ab") as log:
-                server = subprocess.Popen([sys.executable,  # noqa: ASYNC220 (started once, not awaited) "-c", "from app.cli import main; main()", "serve",
-                                           "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                command = [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port)]
+                server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,  # noqa: ASYNC220
                                           cwd=ROOT)
             st.procs.append(server)
 

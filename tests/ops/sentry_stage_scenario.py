@@ -45,11 +45,9 @@ async def main(job_id: str, meta: dict[str, Any]) -> int:
     ctx: dict[str, Any] = {"settings": settings, "db_ready": True, "queue_name": "recap:queue:cpu"}
     await on_startup(ctx)
     try:
-        await stage_message(ctx, job_id, "ingest", meta)
-    except RuntimeError:
-        pass
-    else:
-        return 2
+        # The executor records a crash as the stage's failure (STAGE_CRASHED) and reports it to Sentry.
+        if await stage_message(ctx, job_id, "ingest", meta) != "failed":
+            return 2
     finally:
         await on_shutdown(ctx)
         await close_db()

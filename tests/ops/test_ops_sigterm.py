@@ -54,8 +54,13 @@ async def test_sigterm_hands_the_stage_back_at_once(settings: Settings, render_j
             proc.kill()
     run = await _run_of(job.id)
     assert run.state is StageState.QUEUED and run.lease_expires_at is None and run.attempt == 1
+    # The same message is ready for the next worker now: still queued, due, and nobody holds it.
+    message = f"{job.id}:ingest:1"
+    score = await redis_client.zscore(CPU_QUEUE, message)
+    assert score is not None and score <= time.time() * 1000
+    assert not await redis_client.exists(f"arq:in-progress:{message}")
     stats = await queue_stats(redis_client, CPU_QUEUE)
-    assert stats["ready"] == 1 and stats["running"] == 0  # the message is ready for the next worker now
+    assert stats["ready"] >= 1 and stats["running"] == 0, await redis_client.zrange(CPU_QUEUE, 0, -1)
     await run_worker_burst(max_jobs=1)  # another worker takes it: the real ingest stage
     run = await _run_of(job.id)
     assert run.state is StageState.SUCCEEDED and run.attempt == 2

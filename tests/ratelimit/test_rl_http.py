@@ -95,3 +95,20 @@ async def test_disabled_limits_let_everything_through(limited_app: Callable[...,
     async with asgi_client(app, ip="10.9.0.5") as http:
         for _ in range(3):
             assert (await http.post("/graphql", json=ME)).status_code == 200
+
+
+async def test_each_tenant_gets_the_tier_of_its_plan(limited_app: Callable[..., Any], tenant_factory: Any,
+                                                     user_factory: Any) -> None:
+    from app.db import system_tx
+
+    free, pro = await tenant_factory(), await tenant_factory()
+    async with system_tx():
+        await Tenant.filter(id=pro.id).update(plan="pro")
+    app = limited_app(plans={"free": RateTier(api_per_minute=1, uploads_per_minute=0, cost_per_minute=0),
+                             "pro": RateTier(api_per_minute=3, uploads_per_minute=0, cost_per_minute=0)},
+                      default_plan="free")
+    (_, free_token), (_, pro_token) = await user_factory(free), await user_factory(pro)
+    async with asgi_client(app) as http:
+        codes = {name: [(await http.post("/graphql", json=ME, headers=auth(token))).status_code for _ in range(4)]
+                 for name, token in (("free", free_token), ("pro", pro_token))}
+    assert codes == {"free": [200, 429, 429, 429], "pro": [200, 200, 200, 429]}

@@ -120,7 +120,8 @@ try {
   await step(page, "review", async () => {
     await page.getByRole("heading", { name: "Review the alignment" }).waitFor({ timeout: STEP_MS });
     await page.getByTestId("beat-1").click();
-    const alternative = page.getByTestId("use-alternative-0");
+    // the first alternative whose footage no other beat uses (the others are shown disabled)
+    const alternative = page.locator('[data-testid^="use-alternative-"]:not([disabled])').first();
     if (await alternative.count()) {
       await alternative.click();
       report.changedBy = "alternative";

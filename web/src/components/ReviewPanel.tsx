@@ -8,7 +8,8 @@ import { asError, type CodedError } from "../api/errors";
 import type { AlignmentQuery, AlignmentQueryVariables, ApproveAlignmentMutation, ApproveAlignmentMutationVariables,
   UpdateAlignmentMutation, UpdateAlignmentMutationVariables } from "../api/generated";
 import { ALIGNMENT, APPROVE_ALIGNMENT, UPDATE_ALIGNMENT } from "../api/operations";
-import { clipsSeconds, editsOf, needsReview, readAlignment, trimClip, type Beat, type Clip } from "../lib/alignment";
+import { clipsSeconds, editsOf, needsReview, overlapsOtherBeat, readAlignment, trimClip, type Beat, type Clip }
+  from "../lib/alignment";
 import { timecode } from "../lib/format";
 import { ClipPlayer } from "./ClipPlayer";
 import { ErrorNote } from "./ErrorNote";
@@ -126,15 +127,21 @@ export function ReviewPanel({ jobId, onApproved }: { jobId: string; onApproved: 
           <h4>Alternatives the aligner considered</h4>
           {(beat.alternatives ?? []).length === 0 && <p className="muted">None recorded for this beat.</p>}
           <ol className="alternatives">
-            {(beat.alternatives ?? []).map((alt, ai) => (
+            {(beat.alternatives ?? []).map((alt, ai) => {
+              const clash = overlapsOtherBeat(alignment, edited, beat.index, alt.clips);
+              return (
               <li key={ai}>
                 {alt.clips.map((c) => `${c.source} ${timecode(c.start)}–${timecode(c.end)}`).join(", ")} · score {alt.score.toFixed(2)}
                 {alt.clips[0] && urls[alt.clips[0].source] &&
                   <ClipPlayer url={urls[alt.clips[0].source]!} start={alt.clips[0].start} end={alt.clips[0].end}
                               label={`Alternative ${ai + 1}`} />}
                 <button type="button" onClick={() => setClips(alt.clips.map(({ source, start, end }) => ({ source, start, end })))}
-                        data-testid={`use-alternative-${ai}`}>Use this</button>
-              </li>))}
+                        disabled={clash !== null} data-testid={`use-alternative-${ai}`}
+                        aria-describedby={clash !== null ? `clash-${ai}` : undefined}>Use this</button>
+                {clash !== null &&
+                  <span id={`clash-${ai}`} className="muted"> (beat {clash + 1} uses this footage)</span>}
+              </li>);
+            })}
           </ol>
           <div className="row">
             <button type="button" onClick={accept}>Accept beat (a)</button>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { editsOf, needsReview, readAlignment, trimClip, type Alignment } from "./alignment";
+import { editsOf, needsReview, overlapsOtherBeat, readAlignment, trimClip, type Alignment } from "./alignment";
 
 const base: Alignment = {
   version: 1,
@@ -23,6 +23,12 @@ describe("alignment helpers", () => {
   it("sends only changed beats, without scores", () => {
     const edits = editsOf(base, { 0: [{ source: "s0", start: 1, end: 5, score: 0.8 }], 1: [{ source: "s0", start: 20, end: 24 }] });
     expect(edits).toEqual([{ index: 1, clips: [{ source: "s0", start: 20, end: 24 }] }]);
+  });
+  it("tells which other beat already uses an alternative's footage", () => {
+    expect(overlapsOtherBeat(base, {}, 0, [{ source: "s0", start: 12, end: 16 }])).toBe(1);
+    expect(overlapsOtherBeat(base, {}, 0, [{ source: "s0", start: 14, end: 18 }])).toBeNull(); // touching is fine
+    expect(overlapsOtherBeat(base, { 1: [{ source: "s0", start: 30, end: 34 }] }, 0,
+                             [{ source: "s0", start: 12, end: 16 }])).toBeNull(); // beat 1 was moved away
   });
   it("refuses what is not an alignment", () => {
     expect(() => readAlignment({ beats: 3 })).toThrow();

@@ -43,3 +43,17 @@ export function editsOf(original: Alignment, edited: Record<number, Clip[]>): { 
       return JSON.stringify(before.map(({ source, start, end }) => ({ source, start, end }))) !== JSON.stringify(clips);
     });
 }
+
+/** The beat whose current clips share footage with ``clips`` (footage is never used twice), or null. */
+export function overlapsOtherBeat(alignment: Alignment, edited: Record<number, Clip[]>, index: number,
+                                  clips: Clip[]): number | null {
+  for (const other of alignment.beats) {
+    if (other.index === index) continue;
+    for (const a of edited[other.index] ?? other.clips) {
+      for (const b of clips) {
+        if (a.source === b.source && a.start < b.end - 1e-3 && b.start < a.end - 1e-3) return other.index;
+      }
+    }
+  }
+  return null;
+}
