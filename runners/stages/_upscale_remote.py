@@ -61,7 +61,8 @@ async def run_remote(sc: StageContext, src: Path, out: Path, work: Path, opts: d
                                                        "worker": record.get("worker")})
                 await sc.storage.put_file(upscale_output_key(sc.job_id, MANIFEST), work / "outputs" / MANIFEST)
                 del pending[index]
-                sc.progress(min(0.99, 1 - len(pending) / len(chunks)))
+                sc.reporter.progress(min(0.99, 1 - len(pending) / len(chunks)),
+                                     f"{len(chunks) - len(pending)}/{len(chunks)} chunks (remote)")
             await asyncio.sleep(POLL_S)
     finally:
         await board.withdraw(redis, job)

@@ -104,7 +104,7 @@ async def run(sc: StageContext, out: Path) -> dict[str, Any]:
         asyncio.run_coroutine_threadsafe(after_chunk(chunk, segment), loop).result()
 
     def progress(index: int, total: int, fraction: float) -> None:
-        sc.progress(min(0.99, (index + fraction) / total))
+        sc.reporter.progress(min(0.99, (index + fraction) / total), f"chunk {index + 1}/{total}")
 
     video = VideoOptions(target=TARGETS[opts["target"]])
     options = ChunkOptions(chunk_seconds=opts["chunk_seconds"], video=video)

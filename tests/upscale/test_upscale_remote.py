@@ -123,3 +123,15 @@ async def test_start_render_with_upscale_needs_a_live_gpu_worker(settings: Setti
     job = await render.start_render(principal, project.id, render.RenderOptions(upscale=True, script_text="Hi."),
                                     settings)
     await render.cancel_job(principal, job.id)
+
+
+def test_gpu_token_command_prints_a_verifiable_token(settings: Settings) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app as cli
+    from app.gpu.tokens import verify_worker_token
+
+    result = CliRunner().invoke(cli, ["gpu-token", "--worker", "colab-1", "--hours", "1"])
+    assert result.exit_code == 0, result.output
+    assert verify_worker_token(settings, result.output.strip()).worker_id == "colab-1"
+    assert CliRunner().invoke(cli, ["gpu-token", "--worker", "bad name!"]).exit_code == 2
