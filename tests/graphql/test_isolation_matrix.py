@@ -38,6 +38,8 @@ CASES: dict[str, Case] = {
     "setQuotaPolicy": (f"mutation($t: ID!) {{ setQuotaPolicy(input: {{tenantId: $t, concurrentJobs: 0, "
                        f"processingMinutesPerMonth: 0, storageBytes: 0}}) {{ {E} }} }}",
                        lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
+    "setBudget": (f"mutation($t: ID!) {{ setBudget(tenantId: $t, monthlyCost: 1.0) {{ {E} }} }}",
+                  lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
     "setTenantPlan": (f'mutation($t: ID!) {{ setTenantPlan(input: {{tenantId: $t, plan: "studio"}}) {{ {E} }} }}',
                       lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
     "revokeInvitation": (f"mutation($i: ID!) {{ revokeInvitation(invitationId: $i) {{ {E} }} }}",
