@@ -52,6 +52,12 @@ class StorageSettings(BaseModel):
     #: Base URL of the Drive API (a test server in tests).
     gdrive_api_base: str = "https://www.googleapis.com"
     gdrive_chunk_size: int = Field(default=8 * 1024 * 1024, ge=256 * 1024)
+    #: Envelope encryption at rest (AES-256-GCM per object): base64 of a 32-byte master key; unset = off.
+    encryption_key: str | None = None
+    #: Master keys being rotated out (base64, JSON list): still unwrap data keys of older objects.
+    encryption_old_keys: list[str] = Field(default_factory=list)
+    #: Plaintext bytes per encrypted chunk (ranged reads decrypt only the chunks they touch).
+    encryption_chunk_size: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
 
 
 class UploadSettings(BaseModel):
@@ -182,6 +188,15 @@ class PrioritySettings(BaseModel):
     fair_share_quantum_ms: int = Field(default=1000, ge=1)
 
 
+class GovernanceSettings(BaseModel):
+    #: How long a personal-data export (and its signed link) stays downloadable.
+    export_ttl_seconds: int = Field(default=7 * 86400, ge=60, le=7 * 86400)
+    #: Files above this size go into an export as signed links instead of inside the zip.
+    export_inline_max_bytes: int = Field(default=2 * 1024**3, ge=0)
+    #: The retention cron only reports what it would remove (RECAP_GOVERNANCE__RETENTION_DRY_RUN=true).
+    retention_dry_run: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RECAP_", env_nested_delimiter="__", extra="ignore")
 
@@ -215,6 +230,7 @@ class Settings(BaseSettings):
     ratelimit: RateLimitSettings = RateLimitSettings()
     models: ModelSettings = ModelSettings()
     worker: WorkerSettings = WorkerSettings()
+    governance: GovernanceSettings = GovernanceSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
     cost: CostSettings = CostSettings()
     priority: PrioritySettings = PrioritySettings()

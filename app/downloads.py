@@ -40,7 +40,7 @@ from app.storage.shared import request_storage
 from app.uploads.names import sanitize_filename
 from app.urls import public_url
 
-OwnerKind = Literal["job", "asset", "project"]
+OwnerKind = Literal["job", "asset", "project", "export"]
 _CONTEXT = b"recap-download-v1:"
 MAX_TTL_S = 7 * 24 * 3600
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -95,7 +95,7 @@ def verify_token(settings: Settings, token: str, *, now: float | None = None) ->
     try:
         body = json.loads(_unb64(payload))
         kind, _, owner_id = str(body["o"]).partition(":")
-        if kind not in ("job", "asset", "project"):
+        if kind not in ("job", "asset", "project", "export"):
             raise ValueError(kind)
         grant = Grant(UUID(body["t"]), kind, UUID(owner_id), validate_key(body["k"]), int(body["e"]),  # type: ignore[arg-type]
                       str(body["n"]))
@@ -114,8 +114,26 @@ def _key_belongs(grant: Grant, project_id: UUID | None) -> bool:
     return project_id is not None and grant.key.startswith(f"inputs/{grant.tenant_id}/{project_id}/")
 
 
+async def _export_alive(grant: Grant) -> bool:
+    """A personal-data export belongs to a person, not a tenant: ``tenant_id`` carries the user's id."""
+    from datetime import UTC, datetime
+
+    from app.db import system_tx
+    from app.models import DataExport
+
+    async with system_tx() as conn:
+        export = await DataExport.filter(id=grant.owner_id, user_id=grant.tenant_id, state="ready").using_db(conn) \
+            .first()
+    return (export is not None and export.storage_key == grant.key
+            and (export.expires_at is None or export.expires_at > datetime.now(UTC)))
+
+
 async def check_owner(grant: Grant) -> str | None:
     """Revocation: the owner must still exist in the grant's tenant. Returns a content type when known."""
+    if grant.owner_kind == "export":
+        if not await _export_alive(grant):
+            raise GrantError(404, "NOT_FOUND", "this file no longer exists")
+        return "application/zip"
     async with tenant_tx(grant.tenant_id) as conn:
         if grant.owner_kind == "job":
             alive = await Job.filter(id=grant.owner_id, tenant_id=grant.tenant_id).using_db(conn).exists()

@@ -120,22 +120,25 @@ class _Pipe:
         self.q: queue.Queue[Any] = queue.Queue(depth)
         self.stop = threading.Event()
 
-    def put(self, item: Any) -> None:
+    def put(self, item: Any, abort: Callable[[], bool] | None = None) -> None:
+        """Blocks while the consumer is behind; raises UpscaleCancelledError when ``abort()`` turns true."""
         while not self.stop.is_set():
             try:
                 self.q.put(item, timeout=0.1)
                 return
             except queue.Full:
-                continue
+                if abort is not None and abort():
+                    raise UpscaleCancelledError("upscale cancelled") from None
 
     def get(self) -> Any:
         while True:
+            if self.stop.is_set():  # cancelled or failed: drop what is queued
+                return _Pipe.END
             try:
                 item = self.q.get(timeout=0.1)
                 break
             except queue.Empty:
-                if self.stop.is_set():
-                    return _Pipe.END
+                continue
         if isinstance(item, BaseException):
             raise item
         return item
@@ -237,6 +240,10 @@ def _encode_all(job: _EncodeJob, pipe: _Pipe) -> int:
                     pending = next(audio, None)
                 out.mux(vs.encode(frame))
                 count += 1
+                if pipe.stop.is_set():
+                    return count  # cancelled: no encoder flush (seconds of lookahead at 4K)
+        if pipe.stop.is_set():
+            return count
         out.mux(vs.encode(None))
         while pending is not None:
             out.mux(pending[1])
@@ -288,7 +295,7 @@ def upscale_video(src: Path, dest: Path, up: Upscaler, options: VideoOptions | N
             t0 = time.perf_counter()
             frames = _infer(up, batch.frames, geometry)
             model_seconds += time.perf_counter() - t0
-            encoded.put(_Batch(frames, batch.pts))
+            encoded.put(_Batch(frames, batch.pts), abort=cancel)  # a slow encoder must not delay a cancel
             frames_in += len(batch.pts)
             if progress is not None and total:
                 progress(min(1.0, frames_in / total))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import math
 import sys
@@ -231,7 +232,7 @@ def plan_shots(boundaries: list[float], total: float, pool: list[np.ndarray], rn
     cuts = sorted({0.0, total, *[b for b in boundaries if 0 < b < total]})
     shots: list[dict[str, Any]] = []
     last = -1
-    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+    for a, b in itertools.pairwise(cuts):
         t = a
         while t < b - 1e-6:
             length = float(rng.uniform(3.0, 8.0))
@@ -239,7 +240,7 @@ def plan_shots(boundaries: list[float], total: float, pool: list[np.ndarray], rn
             src = int(rng.integers(len(pool)))
             while src == last:
                 src = int(rng.integers(len(pool)))
-            n_need = int(math.ceil((end - t) * FPS)) + 1
+            n_need = math.ceil((end - t) * FPS) + 1
             avail = len(pool[src])
             start_f = int(rng.integers(0, max(1, avail - n_need)))
             shots.append({"start": round(t, 3), "end": round(end, 3), "source": FOOTAGE[src],
@@ -251,7 +252,7 @@ def plan_shots(boundaries: list[float], total: float, pool: list[np.ndarray], rn
 
 
 def encode(path: Path, audio: np.ndarray, shots: list[dict[str, Any]], pool: list[np.ndarray], total: float) -> None:
-    n_frames = int(round(total * FPS))
+    n_frames = round(total * FPS)
     with av.open(str(path), "w") as out:
         vs = out.add_stream("libx264", rate=FPS)
         vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
@@ -335,7 +336,7 @@ def build_case(spec: CaseSpec, out_dir: Path, tts: Tts, pool: list[np.ndarray]) 
                 x = _pitch(tts.line(text, round(ls * pitch, 2), 0.667), pitch)
                 audio.append(x * 10 ** (rng.uniform(-prof.level_db, prof.level_db) / 20))
             dur, starts = _layout_scene(kind, audio, rng)
-        n = int(round(dur * RATE))
+        n = round(dur * RATE)
         buf = np.zeros(n, np.float32)
         for a, s in zip(audio, starts, strict=True):
             i = int(s * RATE)

@@ -47,7 +47,7 @@ def cases(out: Path) -> list[tuple[str, Path, Path, Path, str]]:
 def _analysis(name: str, movie: Path, asr: str, out: Path) -> tuple[float, list[Any], Any, float]:
     from media.analysis import AnalysisOptions, analyse_video
     from media.asr_models import whisper_model_dir
-    from media.speech import FasterWhisperTranscriber
+    from media.speech import FasterWhisperTranscriber, TranscribeOptions
     from media.types import Shot, Transcript
 
     adir = out / name / "analysis"
@@ -60,7 +60,7 @@ def _analysis(name: str, movie: Path, asr: str, out: Path) -> tuple[float, list[
     asr_s = 0.0
     if not tr_f.is_file():
         t0 = time.perf_counter()
-        tr = FasterWhisperTranscriber(whisper_model_dir(asr)).transcribe(movie)
+        tr = FasterWhisperTranscriber(whisper_model_dir(asr)).transcribe(movie, TranscribeOptions(language="en"))
         asr_s = time.perf_counter() - t0
         tr_f.write_text(json.dumps({"asr_seconds": asr_s, **tr.to_json()}))
     tj = json.loads(tr_f.read_text())

@@ -148,6 +148,9 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+_FUZZY_MIN_LEN = 7  # a non-name script word needs this many letters to get fuzzy aliases
+
+
 def _stem(tok: str) -> str:
     tok = tok.removesuffix("'s")
     for suffix in ("ing", "ed", "es", "s", "ly"):
@@ -190,8 +193,10 @@ class Lexicon:
         # Fuzzy matches for script words never heard as such: a name the recogniser mangled ("Dawn" heard
         # as "Don"), a two-word name heard as one word, or another form of a word ("night" / "tonight").
         # Performance: only heard words sharing two letter-trigrams are compared (a trigram index).
-        cands = {t for text in script_texts for t in tokens(text)} | {
-            c for text in script_texts for c in _name_candidates(text)}
+        # A short common word is one letter away from many others ("tell" / "sell"): only names (and
+        # their two-word joins) and long words get aliases.
+        names = {c for text in script_texts for c in _name_candidates(text)}
+        cands = {t for text in script_texts for t in tokens(text) if len(t) >= _FUZZY_MIN_LEN} | names
         for cand in cands:
             if cand in df or len(cand) < 4 or cand.isdigit():
                 continue

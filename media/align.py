@@ -12,6 +12,7 @@ clips are then cut on shot boundaries around each window to fill the beat's targ
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,11 +30,22 @@ from media._align_clips import (
     spread,
 )
 from media._align_evidence import Evidence, EvidenceParams, gather, speech_units
-from media._align_score import confidence, runner_up, solve_order
+from media._align_score import Solution, alternatives, confidence, solve
 from media._align_text import Unit
 from media.embed import Embedder
 from media.errors import CancelledError, InputError
-from media.types import Alignment, BeatAlignment, CancelFn, Clip, ProgressFn, Script, Shot, SourceRef, Transcript
+from media.types import (
+    Alignment,
+    AlternativePlacement,
+    BeatAlignment,
+    CancelFn,
+    Clip,
+    ProgressFn,
+    Script,
+    Shot,
+    SourceRef,
+    Transcript,
+)
 
 __all__ = ["AlignOptions", "AlignSource", "align"]
 
@@ -65,7 +77,17 @@ class AlignOptions:
     """Knobs of the aligner; scores are per-beat z-scores, so penalties are in standard deviations.
 
     Args:
-        back_penalty: cost of placing a beat before (or over) the previous beat's footage.
+        back_penalty: cost of placing a beat before (or over) the previous beat's footage, where
+            reordering is allowed (``reorder`` for the whole script, ``reorder_beats`` for some beats:
+            beat i may then come before beat i-1's footage). Otherwise the order is the film's.
+        silence_min / silence_cosine: a pause this long is a candidate for a beat without dialogue,
+            scored as a sentence reading like the beat at this cosine.
+        length_weight: penalty (per e-fold) for a window of footage shorter than the beat's narration.
+        scene_gaps: pauses that delimit whole-scene windows.
+        scene_pause / same_scene: a shot cut inside a pause this long is a likely scene change; two
+            consecutive beats with none between their footage pay ``same_scene``.
+        alternatives / review_below: alternatives listed per beat; confidence under which a beat is
+            flagged ``needs_review``.
         scales: window sizes in seconds, besides single sentences.
         lexical_weight: weight of the IDF token overlap next to the embedding similarity.
         sentence_weight: share of the beat's sentences (vs the whole paragraph) in the similarity.
@@ -81,6 +103,8 @@ class AlignOptions:
     """
 
     back_penalty: float = 6.0
+    reorder: bool = False
+    reorder_beats: tuple[int, ...] = ()
     scales: tuple[float, ...] = (10.0, 20.0, 40.0, 80.0)
     lexical_weight: float = 1.0
     sentence_weight: float = 0.5
@@ -98,6 +122,14 @@ class AlignOptions:
     min_clip: float = 0.4
     max_overshoot: float = 1.5
     min_words: int = 10
+    silence_min: float = 5.0
+    silence_cosine: float = 0.15
+    length_weight: float = 1.0
+    scene_gaps: tuple[float, ...] = (2.0, 5.0)
+    alternatives: int = 3
+    review_below: float = 0.6
+    scene_pause: float = 0.8
+    same_scene: float = 2.0
 
     def __post_init__(self) -> None:
         nonneg = ("back_penalty", "lexical_weight", "position_weight", "extend_drop", "context_pad", "fill_reach",
@@ -119,7 +151,16 @@ class AlignOptions:
     def evidence_params(self) -> EvidenceParams:
         return EvidenceParams(tuple(sorted(self.scales)), self.unit_max_words, self.unit_max_gap,
                               self.max_window_words, self.sentence_weight, self.lexical_weight, self.fuzzy_cutoff,
-                              self.position_weight, self.position_sigma)
+                              self.position_weight, self.position_sigma, self.silence_min, self.silence_cosine,
+                              self.length_weight, tuple(self.scene_gaps))
+
+    def back_costs(self, n_beats: int) -> np.ndarray:
+        """Per beat, the cost of coming before (or over) the previous beat's footage; inf: not allowed."""
+        out = np.full(n_beats, self.back_penalty if self.reorder else np.inf, dtype=np.float64)
+        for i in self.reorder_beats:
+            if 0 <= i < n_beats:
+                out[i] = self.back_penalty
+        return out
 
     def pick_rules(self) -> PickRules:
         return PickRules(self.snap, self.min_clip, self.max_overshoot)
@@ -155,7 +196,7 @@ def align(script: Script, sources: Sequence[AlignSource], options: AlignOptions 
     tracks, offsets = _tracks(sources)
     targets = [_target(b.text, b.target_duration, opts.words_per_second) for b in script.beats]
     params = opts.evidence_params()
-    units = speech_units([s.transcript for s in sources], offsets, params)
+    units = speech_units([s.transcript for s in sources], offsets, params, [s.duration for s in sources])
     report(0.02)
     refs = tuple(SourceRef(s.id, s.path, s.duration) for s in sources)
     if sum(len(u.text.split()) for u in units) < opts.min_words:
@@ -168,16 +209,42 @@ def align(script: Script, sources: Sequence[AlignSource], options: AlignOptions 
     total = tracks[-1].end
     expected = _expected_positions(targets)
     unit_pos = np.array([(u.start + u.end) / 2 / total for u in units], dtype=np.float64)
-    ev = gather(script.beats, units, emb, params, expected, unit_pos, lambda f: report(0.05 + 0.85 * f), stop)
+    ev = gather(script.beats, units, emb, params, expected, unit_pos, lambda f: report(0.05 + 0.85 * f), stop,
+                targets)
     _check(stop)
-    path = solve_order(ev.score, ev.windows, len(units), opts.back_penalty)
+    starts = np.array([units[w.first].start for w in ev.windows], dtype=np.float64)
+    ends = np.array([units[w.last].end for w in ev.windows], dtype=np.float64)
+    sol = solve(ev.score, starts, ends, opts.back_costs(len(script.beats)), _scene_boundaries(units, tracks,
+                opts.scene_pause), opts.same_scene)
+    path = sol.path
     regions = _grow_regions(ev, path, targets, opts.extend_drop)
-    beats = _clips_for_beats(script, ev, path, regions, tracks, targets, sources, opts)
+    evidence: list[list[float]] = []
+    beats = _clips_for_beats(script, ev, sol, regions, tracks, targets, sources, opts, evidence)
     report(1.0)
     meta = {"method": "embedding+lexical, order-constrained DP", "units": len(units), "windows": len(ev.windows),
             "model": _model_name(emb), "short_beats": [b.index for b, t in zip(beats, targets, strict=True)
-                                                           if sum(c.duration for c in b.clips) < 0.5 * t]}
+                                                           if sum(c.duration for c in b.clips) < 0.5 * t],
+            "needs_review": [b.index for b in beats if b.needs_review],
+            "evidence": {"fields": ["margin", "cosine", "lexical", "zone_factor"], "beats": evidence}}
     return Alignment(refs, tuple(beats), meta=meta)
+
+
+def _scene_boundaries(units: list[Unit], tracks: Sequence[Track], min_pause: float) -> np.ndarray:
+    """Likely scene changes: a shot cut inside a pause of at least ``min_pause`` seconds (or a silence
+    unit), and every source start. A cut inside running dialogue is shot/reverse shot, not a new scene."""
+    speech = [u for u in units if u.text]
+    pauses = [(a.end, b.start) for a, b in itertools.pairwise(speech)
+              if a.source == b.source and b.start - a.end >= min_pause]
+    out = [tr.offset for tr in tracks]
+    cuts = np.array(sorted(s for tr in tracks for s, _ in tr.shots[1:]), dtype=np.float64)
+    for t0, t1 in pauses:
+        lo, hi = np.searchsorted(cuts, [t0, t1])
+        out.extend(cuts[lo:hi].tolist())
+    for tr in tracks:  # footage before the first and after the last speech of each source
+        sp = [u for u in speech if u.source == tr.index]
+        if sp:
+            out.extend(c for c in cuts if c < sp[0].start or c > sp[-1].end)
+    return np.unique(np.array(out, dtype=np.float64))
 
 
 def _model_name(emb: Embedder) -> str:
@@ -218,15 +285,16 @@ def _grow_regions(ev: Evidence, path: list[int], targets: Sequence[float], drop:
     for i, (f, e) in enumerate(regions):
         owner[f:e + 1] = np.where(owner[f:e + 1] < 0, i, owner[f:e + 1])
     single = (first == last) & (np.array([w.scale for w in ev.windows]) == 0)
+    silence = np.array([not u.text for u in ev.units], dtype=bool)
     unit_score = np.zeros((len(path), len(ev.units)), dtype=np.float32)
-    unit_score[:, first[single]] = ev.score[:, single]
+    unit_score[:, first[single]] = ev.plain[:, single]
     for i, j in enumerate(path):
         f, e = regions[i]
         floor = float(ev.score[i, j]) - drop
         if ev.units[e].end - ev.units[f].start >= targets[i]:
             continue
         # a unit may be added only if it is free and reads like the beat by itself (above its average)
-        blocked = ((owner >= 0) & (owner != i)) | (unit_score[i] < 0.0)
+        blocked = ((owner >= 0) & (owner != i)) | (unit_score[i] < 0.0) | silence
         blocked[f:e + 1] = False
         taken = np.concatenate(([0], np.cumsum(blocked)))
         ok = (first <= f) & (last >= e) & (taken[last + 1] - taken[first] == 0) & (ev.score[i] >= floor)
@@ -246,8 +314,11 @@ def _zone(units: list[Unit], first: int, last: int, tracks: Sequence[Track], pad
     tr = tracks[units[first].source]
     has_prev = first > 0 and units[first - 1].source == tr.index
     has_next = last + 1 < len(units) and units[last + 1].source == tr.index
-    left = (units[first - 1].end + t0) / 2 if has_prev else tr.offset
-    right = (t1 + units[last + 1].start) / 2 if has_next else tr.end
+    # half the pause to other speech; a silence unit next to the region is no speech: up to its far edge
+    left = tr.offset if not has_prev else units[first - 1].start if not units[first - 1].text \
+        else (units[first - 1].end + t0) / 2
+    right = tr.end if not has_next else units[last + 1].end if not units[last + 1].text \
+        else (t1 + units[last + 1].start) / 2
     start = snap_edge(t0, max(left, t0 - snap), t0 + snap, tr)
     end = snap_edge(t1, t1 - snap, min(right, t1 + snap), tr)
     z0 = start if start is not None else max(t0 - pad, left)
@@ -282,7 +353,7 @@ def _unit_scores(ev: Evidence) -> np.ndarray:
     out = np.zeros((ev.score.shape[0], len(ev.units)), dtype=np.float32)
     for j, w in enumerate(ev.windows):
         if w.scale == 0:
-            out[:, w.first] = ev.score[:, j]
+            out[:, w.first] = ev.plain[:, j]
     return out
 
 
@@ -293,9 +364,10 @@ def _fill_regions(ev: Evidence, regions: list[tuple[int, int]], reach: float) ->
     owner = np.full(len(ev.units), -1, dtype=np.int64)
     for i, (f, e) in enumerate(regions):
         owner[f:e + 1] = i
+    speech = np.array([bool(u.text) for u in ev.units], dtype=bool)
     out = []
     for i, (f, e) in enumerate(regions):
-        free = (owner < 0) & (unit_score[i] >= 0.0)
+        free = (owner < 0) & (unit_score[i] >= 0.0) & speech
         src = ev.units[f].source
         lo, hi = f, e
         while lo > 0 and free[lo - 1] and ev.units[lo - 1].source == src \
@@ -324,15 +396,16 @@ def _fill_short(chosen: list[list[tuple[int, Interval]]], fill_zones: list[Inter
         pieces[:] = merge(sorted(pieces, key=lambda p: (p[0], p[1][0])))
 
 
-def _clips_for_beats(script: Script, ev: Evidence, path: list[int], regions: list[tuple[int, int]],
+def _clips_for_beats(script: Script, ev: Evidence, sol: Solution, regions: list[tuple[int, int]],
                      tracks: list[Track], targets: list[float], sources: Sequence[AlignSource],
-                     opts: AlignOptions) -> list[BeatAlignment]:
+                     opts: AlignOptions, evidence: list[list[float]]) -> list[BeatAlignment]:
     """Clips per beat; footage given to one beat is never given to another.
 
     Every beat first draws from its own zone; a beat whose zone is all taken or unusable then draws
     from free footage between its neighbours, and only then from anywhere (footage out of order beats
     a black screen under the narration; its confidence says so).
     """
+    path = sol.path
     rules = opts.pick_rules()
     zones = _beat_zones(ev, regions, tracks, opts)
     anchors = [_anchor(ev, i, f, e) for i, (f, e) in enumerate(regions)]
@@ -350,20 +423,45 @@ def _clips_for_beats(script: Script, ev: Evidence, path: list[int], regions: lis
         fills = [_zone(ev.units, f, e, tracks, opts.context_pad, opts.snap)
                  for f, e in _fill_regions(ev, regions, opts.fill_reach)]
         _fill_short(chosen, fills, anchors, targets, tracks, used, opts)
-    first = np.array([w.first for w in ev.windows], dtype=np.int64)
-    last = np.array([w.last for w in ev.windows], dtype=np.int64)
+    starts = np.array([ev.units[w.first].start for w in ev.windows], dtype=np.float64)
+    ends = np.array([ev.units[w.last].end for w in ev.windows], dtype=np.float64)
     out = []
     for i, beat in enumerate(script.beats):
         j = path[i]
-        lo = regions[i - 1][1] + 1 if i > 0 else 0
-        hi = regions[i + 1][0] - 1 if i + 1 < len(regions) else len(ev.units) - 1
-        second = runner_up(ev.score[i], first, last, ev.windows[j], lo, hi, opts.back_penalty)
-        conf = confidence(float(ev.score[i, j]), second, float(ev.cosine[i, j]), float(ev.lexical[i, j]))
+        alts = alternatives(sol.marginal[i], starts, ends, j, max(opts.alternatives, 1))
+        margin = float(sol.marginal[i, j] - alts[0][1]) if alts else 10.0
+        conf = confidence(margin, float(ev.cosine[i, j]), float(ev.lexical[i, j])) * factor[i] if chosen[i] else 0.0
+        evidence.append([round(min(margin, 10.0), 3), round(float(ev.cosine[i, j]), 4),
+                         round(float(ev.lexical[i, j]), 4), factor[i]])
         clip_score = float(np.clip(ev.cosine[i, j], 0.0, 1.0))
         clips = tuple(Clip(sources[k].id, a - tracks[k].offset, b - tracks[k].offset, clip_score)
                       for k, (a, b) in chosen[i])
-        out.append(BeatAlignment(beat.index, beat.text, targets[i], conf * factor[i] if clips else 0.0, clips))
+        placements = _placements(ev, i, alts, float(sol.marginal[i, j]), tracks, targets[i], sources, opts)
+        out.append(BeatAlignment(beat.index, beat.text, targets[i], conf, clips,
+                                 placements[:opts.alternatives], conf < opts.review_below))
     return out
+
+
+def _placements(ev: Evidence, i: int, alts: list[tuple[int, float]], best: float, tracks: list[Track],
+                target: float, sources: Sequence[AlignSource], opts: AlignOptions) -> tuple[AlternativePlacement, ...]:
+    """Clips for each alternative window (cut as the beat's own would be, ignoring other beats' footage);
+    score: its share of exp(marginal) among the chosen placement and the alternatives."""
+    if not alts:
+        return ()
+    rules = opts.pick_rules()
+    weights = np.exp(np.array([0.0] + [m - best for _, m in alts], dtype=np.float64))
+    share = weights / weights.sum()
+    out = []
+    for (w, _m), sc in zip(alts, share[1:], strict=True):
+        win = ev.windows[w]
+        zone = _zone(ev.units, win.first, win.last, tracks, opts.context_pad, opts.snap)
+        anchor = _anchor(ev, i, win.first, win.last)
+        pieces = pick(candidate_pieces(tracks, zone, [], rules), anchor, target, rules)
+        clips = tuple(Clip(sources[k].id, a - tracks[k].offset, b - tracks[k].offset,
+                           float(np.clip(ev.cosine[i, w], 0.0, 1.0))) for k, (a, b) in pieces)
+        if clips:
+            out.append(AlternativePlacement(clips, float(sc)))
+    return tuple(out)
 
 
 def _fallback(script: Script, tracks: list[Track], targets: list[float], sources: Sequence[AlignSource],
@@ -376,5 +474,5 @@ def _fallback(script: Script, tracks: list[Track], targets: list[float], sources
         chosen = pick(candidate_pieces(tracks, (a, b), used, rules), (a + b) / 2, min(target, b - a), rules)
         used.extend(span for _, span in chosen)
         clips = tuple(Clip(sources[k].id, s - tracks[k].offset, e - tracks[k].offset, 0.0) for k, (s, e) in chosen)
-        out.append(BeatAlignment(beat.index, beat.text, target, _FALLBACK_CONFIDENCE, clips))
+        out.append(BeatAlignment(beat.index, beat.text, target, _FALLBACK_CONFIDENCE, clips, needs_review=True))
     return out

@@ -177,21 +177,46 @@ class Clip:
 
 
 @dataclass(frozen=True, slots=True)
+class AlternativePlacement:
+    """Another place in the footage that a beat may tell (for a reviewer to pick instead)."""
+
+    clips: tuple[Clip, ...]
+    score: float
+
+    def to_json(self) -> JSON:
+        return {"clips": [c.to_json() for c in self.clips], "score": round(self.score, 4)}
+
+    @classmethod
+    def from_json(cls, data: JSON) -> AlternativePlacement:
+        return cls(tuple(Clip.from_json(c) for c in data.get("clips", [])), float(data.get("score", 0.0)))
+
+
+@dataclass(frozen=True, slots=True)
 class BeatAlignment:
     index: int
     text: str
     target_duration: float
     confidence: float
     clips: tuple[Clip, ...] = ()
+    #: other placements, best first (version 1 addition; absent in older files).
+    alternatives: tuple[AlternativePlacement, ...] = ()
+    #: confidence below the aligner's review threshold (version 1 addition).
+    needs_review: bool = False
 
     def to_json(self) -> JSON:
-        return {"index": self.index, "text": self.text, "target_duration": round(self.target_duration, 3),
-                "confidence": round(self.confidence, 4), "clips": [c.to_json() for c in self.clips]}
+        out: JSON = {"index": self.index, "text": self.text, "target_duration": round(self.target_duration, 3),
+                     "confidence": round(self.confidence, 4), "clips": [c.to_json() for c in self.clips]}
+        if self.alternatives:
+            out["alternatives"] = [a.to_json() for a in self.alternatives]
+        out["needs_review"] = self.needs_review
+        return out
 
     @classmethod
     def from_json(cls, data: JSON) -> BeatAlignment:
         return cls(int(data["index"]), str(data.get("text", "")), float(data.get("target_duration", 0.0)),
-                   float(data.get("confidence", 0.0)), tuple(Clip.from_json(c) for c in data.get("clips", [])))
+                   float(data.get("confidence", 0.0)), tuple(Clip.from_json(c) for c in data.get("clips", [])),
+                   tuple(AlternativePlacement.from_json(a) for a in data.get("alternatives", [])),
+                   bool(data.get("needs_review", False)))
 
 
 @dataclass(frozen=True, slots=True)

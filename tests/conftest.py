@@ -11,6 +11,7 @@ user_factory, gql. Marker ``allow_error_logs`` lets a test log at ERROR.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -32,6 +33,9 @@ from app.config import Settings, get_settings
 from app.models import Membership, Role, Tenant, User
 
 TEST_PASSWORD = "Correct-Horse-42"
+#: Every plan tier unlimited for the suite (0 = unlimited); a test of a limit builds its own settings.
+_UNLIMITED_TIERS = json.dumps({plan: {"api_per_minute": 0, "uploads_per_minute": 0, "cost_per_minute": 0}
+                               for plan in ("free", "pro", "studio", "unlimited")})
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,7 +136,8 @@ def settings(database: str, redis_url: str, tmp_path_factory: pytest.TempPathFac
            "RECAP_STORAGE__ROOT": str(data_dir / "storage"), "RECAP_AUTH__ARGON2_TIME_COST": "1",
            "RECAP_AUTH__ARGON2_MEMORY_KIB": "1024",
            # Rate limits off for the suite (0 = unlimited): a test of a limit builds its own settings.
-           "RECAP_RATELIMIT__DEFAULT_PLAN": "unlimited", "RECAP_RATELIMIT__IP_API_PER_MINUTE": "0",
+           "RECAP_RATELIMIT__PLANS": _UNLIMITED_TIERS, "RECAP_RATELIMIT__DEFAULT_PLAN": "unlimited",
+           "RECAP_RATELIMIT__IP_API_PER_MINUTE": "0",
            "RECAP_RATELIMIT__IP_UPLOADS_PER_MINUTE": "0", "RECAP_RATELIMIT__MAX_WS_CONNECTIONS_PER_IP": "1000",
            "RECAP_RATELIMIT__MAX_SUBSCRIPTIONS_PER_USER": "1000"}
     with pytest.MonkeyPatch.context() as mp:

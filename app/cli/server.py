@@ -170,17 +170,21 @@ def _db(action: Callable[[Connection], Awaitable[str]]) -> None:
 
 def _forget_access(user_ids: list[Any]) -> None:
     """Drop the cached roles of ``user_ids`` (the change committed), so it applies on their next request."""
+    import redis.asyncio as aioredis
+
     from app.auth.access import invalidate
-    from app.redis import close_redis, get_redis
+
+    url = get_settings().redis_url
 
     async def run() -> None:
+        client = aioredis.Redis.from_url(url or "", socket_connect_timeout=5)  # its own: this is a new event loop
         try:
             for user_id in user_ids:
-                await invalidate(get_redis(), user_id)
+                await invalidate(client, user_id)
         finally:
-            await close_redis()
+            await client.aclose()
 
-    if user_ids and get_settings().redis_url:
+    if user_ids and url:
         asyncio.run(run())
 
 

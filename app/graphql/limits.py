@@ -1,6 +1,6 @@
 """Abuse limits: query depth, aliases and tokens (validation rules built once), parser/validation caches,
 introspection off in production, the request size limit: HTTP bodies (413) and websocket messages
-(close 1009, before the message is parsed), and JSON bodies that are not a UTF-8 object (400 BAD_REQUEST).
+(close 1009, before the message is parsed), and JSON bodies that are not a UTF-8 JSON object (400).
 
     rules = limit_rules(settings.graphql)           # depth + aliases, applied per operation by RecapOperation
     extensions = cache_extensions(production=settings.is_production)
@@ -27,9 +27,10 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionResult as StrawberryExecutionResult
 
 from app.config import GraphQLSettings
+from app.http_body import BadTextError, decode_json_text
 
 REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
-#: A POST body that is not a JSON object in UTF-8 (HTTP 400).
+#: A JSON POST body that is not an object (HTTP 400; bad text is INVALID_ENCODING / INVALID_JSON).
 BAD_REQUEST = "BAD_REQUEST"
 #: Codes given to errors that graphql-core leaves without one, so every error a client sees has a code.
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
@@ -85,22 +86,23 @@ def label_errors(errors: Iterable[GraphQLError]) -> None:
             error.extensions = {**(error.extensions or {}), "code": error_code(error)}
 
 
-def _json_problem(scope: Scope, body: bytes) -> str | None:
-    """Why a JSON POST body cannot be a GraphQL request (None when it can): strict UTF-8, valid JSON, an
-    object. Found here, once, rather than as a 500 deeper down (invalid UTF-8, nesting past recursion)."""
+def _json_problem(scope: Scope, body: bytes) -> tuple[str, str] | None:
+    """(code, message) when a JSON POST body cannot be a GraphQL request, else None: the one strict decoder
+    (``decode_json_text``: INVALID_ENCODING, INVALID_JSON), nesting past the parser's recursion
+    (INVALID_JSON) and anything but an object (BAD_REQUEST). Found here, once, rather than as a 500 deeper."""
     if scope.get("method") != "POST":
         return None
     content_type = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
     if content_type != b"application/json":
         return None
     try:
-        parsed = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        return "the request body is not UTF-8"
-    except (ValueError, RecursionError):
-        return "the request body is not valid JSON (or nests too deeply)"
+        parsed = decode_json_text(body)
+    except BadTextError as ex:
+        return ex.code, str(ex)
+    except RecursionError:
+        return "INVALID_JSON", "the body nests too deeply"
     if not isinstance(parsed, dict):
-        return "the request body must be a JSON object (batching is off)"
+        return BAD_REQUEST, "the request body must be a JSON object (batching is off)"
     return None
 
 
@@ -151,7 +153,7 @@ class BodySizeLimit:
         body = b"".join(chunks)
         problem = _json_problem(scope, body)
         if problem is not None:
-            await _answer(send, 400, BAD_REQUEST, problem)
+            await _answer(send, 400, *problem)
             return
         await self.app(scope, _replay(body, receive), send)
 

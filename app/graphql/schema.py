@@ -49,6 +49,7 @@ from app.graphql.mutations.set_tenant_plan import SetTenantPlanMutation
 from app.graphql.mutations.switch_tenant import SwitchTenantMutation
 from app.graphql.mutations.update_project import UpdateProjectMutation
 from app.graphql.queries.auth import AuthQuery
+from app.graphql.queries.governance import GovernanceQuery
 from app.graphql.queries.jobs import JobQuery
 from app.graphql.queries.projects import ProjectQuery
 from app.graphql.queries.quota import QuotaQuery
@@ -63,7 +64,8 @@ from app.unavailable import is_unavailable
 
 logger = logging.getLogger("recap.graphql")
 
-QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery, RenderQuery, UsageQuery)
+QUERIES: tuple[type, ...] = (AuthQuery, TenantQuery, ProjectQuery, JobQuery, QuotaQuery, RenderQuery,
+                             GovernanceQuery, UsageQuery)
 MUTATIONS: tuple[type, ...] = (
     RegisterMutation, LoginMutation, RefreshTokenMutation, LogoutMutation, SwitchTenantMutation,
     CreateTenantMutation, AddMemberMutation, AcceptInvitationMutation, RevokeInvitationMutation,

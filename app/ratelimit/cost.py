@@ -192,8 +192,8 @@ class CostLimit(SchemaExtension):
         limiter = request.scope.get("recap.limiter") if request is not None else None
         if limiter is None or not self.settings.enabled:
             return None
-        try:
-            principal = request_context.principal()
+        try:  # the token's tenant (verified claims): the membership check runs later, in the resolvers
+            principal = request_context.claimed()
         except AppError:
             return None  # anonymous operations (login, register) have their own throttles
         tier = await tier_of(principal.tenant_id, self.settings)

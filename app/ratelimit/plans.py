@@ -1,4 +1,4 @@
-"""The plan tier of a tenant: its ``plan`` column when the Tenant model has one, else the default plan.
+"""The rate tier of a tenant: the one its ``tenants.plan`` names (free/pro/studio), else the default plan.
 
 Looked up once a minute per tenant and process (a plan change takes effect within a minute).
 

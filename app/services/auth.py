@@ -31,7 +31,7 @@ from app.db import system_tx
 from app.errors import AuthError, ConflictError, NotFoundError, TokenReusedError
 from app.models import Membership, RefreshToken, Role, Tenant, User
 from app.services import audit, outbox
-from app.services.text import clean_email, clean_name, normalize_email, slugify
+from app.services.text import clean_email, clean_name, could_be_email, normalize_email, slugify
 
 _TOKEN_PREFIX = "rt1"  # noqa: S105 - a format tag, not a secret
 
@@ -143,7 +143,7 @@ async def login(settings: Settings, redis: Any, email: str, password: str, tenan
     slot = await throttle.reserve(key, ip)  # counted before the hash: parallel guesses cannot all pass
     hasher = password_hasher(settings.auth)
     async with system_tx() as conn:
-        user = await User.filter(email=key).using_db(conn).first()
+        user = await User.filter(email=key).using_db(conn).first() if could_be_email(key) else None
         stored = user.password_hash if user else dummy_hash(settings.auth.argon2_time_cost,
                                                            settings.auth.argon2_memory_kib)
         ok, new_hash = await verify_password(hasher, stored, password)

@@ -62,7 +62,7 @@ class Removal:
         return self
 
 
-async def _exclusive_artifacts(conn: Any, job_ids: list[UUID]) -> list[tuple[str, str]]:
+async def exclusive_artifacts(conn: Any, job_ids: list[UUID]) -> list[tuple[str, str]]:
     """(id, storage_key) of artifacts that only ``job_ids`` use: cache entries another job uses stay."""
     rows = await conn.execute_query_dict(
         "SELECT a.id::text AS id, a.storage_key FROM artifacts a "
@@ -95,7 +95,7 @@ async def plan_jobs(conn: Any, tenant_id: UUID, job_ids: list[UUID]) -> Removal:
     for job in await Job.filter(id__in=job_ids, tenant_id=tenant_id).using_db(conn):
         removal.credited += quota.charged_bytes(job.outputs)
         removal.prefixes.extend(job_prefixes(job.id))
-    artifacts = await _exclusive_artifacts(conn, job_ids)
+    artifacts = await exclusive_artifacts(conn, job_ids)
     if artifacts:
         removal.prefixes.extend(f"{key.rstrip('/')}/" for _, key in artifacts)
         await conn.execute_query("DELETE FROM artifacts WHERE id = ANY($1::uuid[])", [[i for i, _ in artifacts]])

@@ -24,7 +24,7 @@ from app.models import Job, JobState, Project, Role, Stage, StageRun, StageState
 from app.models.enums import ACTIVE_JOB_STATES, TERMINAL_JOB_STATES
 from app.pipeline import ORDER, next_stages
 from app.queue import enqueue_stage
-from app.services import render_events
+from app.services import quota, render_events
 from app.services.counters import add_usage
 from app.services.render_inputs import check_option_assets
 from app.services.text import check_script_text, clean_name, parse_uuids
@@ -126,7 +126,7 @@ async def _source_seconds(conn: Any, principal: Principal, project: Project, opt
 
 async def _admit(conn: Any, tenant_id: UUID, seconds: float, settings: Settings) -> None:
     """Check concurrent jobs and monthly minutes under a per-tenant lock, then charge the minutes."""
-    await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [str(tenant_id)])
+    await quota.lock_tenant_quota(conn, tenant_id)
     rows = await conn.execute_query_dict(
         "SELECT concurrent_jobs, processing_minutes_per_month FROM quota_policies WHERE tenant_id = $1",
         [str(tenant_id)])
@@ -203,7 +203,7 @@ async def retry_job(principal: Principal, job_id: UUID | str, settings: Settings
         if job.state not in (JobState.FAILED, JobState.CANCELLED):
             raise ConflictError(f"only a failed or cancelled job can be retried (this one is {job.state.value})",
                                 "jobId")
-        await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))", [str(principal.tenant_id)])
+        await quota.lock_tenant_quota(conn, principal.tenant_id)
         await StageRun.filter(job_id=job.id, state__in=[StageState.FAILED, StageState.CANCELLED, StageState.RUNNING,
                                                         StageState.QUEUED]).using_db(conn).update(
             state=StageState.PENDING, error_code=None, error_message=None, lease_expires_at=None,

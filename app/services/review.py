@@ -91,13 +91,37 @@ def _validate(base: dict[str, Any], beats: list[dict[str, Any]]) -> dict[str, An
         if index in edited:
             raise ValidationError(f"beat {index} is edited twice", "beats")
         edited.add(index)
-        clips = beat.get("clips")
+        clips = _picked_alternative(by_index[index], beat) if beat.get("alternative") is not None \
+            else beat.get("clips")
         if not isinstance(clips, list) or len(clips) > MAX_CLIPS:
             raise ValidationError(f"beat {index}: clips must be a list (at most {MAX_CLIPS})", "beats")
-        by_index[index] = {**by_index[index], "clips": [_clip(index, c, durations) for c in clips],
-                           "confidence": 1.0}
+        by_index[index] = {**by_index[index], **_swapped_alternatives(by_index[index], beat),
+                           "clips": [_clip(index, c, durations) for c in clips], "confidence": 1.0,
+                           "needs_review": False}
     _check_no_reuse(by_index)
     return {**base, "beats": [by_index[i] for i in sorted(by_index)]}
+
+
+def _picked_alternative(current: dict[str, Any], edit: dict[str, Any]) -> Any:
+    """The clips of the alternative the reviewer picked (``alternative``: its position in the beat's
+    ``alternatives``, best first); clips and an alternative together are ambiguous."""
+    index, k = current["index"], edit["alternative"]
+    if edit.get("clips") is not None:
+        raise ValidationError(f"beat {index}: give clips or an alternative, not both", "beats")
+    alts = current.get("alternatives") or []
+    if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < len(alts):
+        raise ValidationError(f"beat {index}: alternative must be 0..{len(alts) - 1} (it has {len(alts)})", "beats")
+    return alts[k].get("clips")
+
+
+def _swapped_alternatives(current: dict[str, Any], edit: dict[str, Any]) -> dict[str, Any]:
+    """After picking alternative k, the placement it replaces becomes alternative k (nothing is lost)."""
+    k = edit.get("alternative")
+    if k is None:
+        return {}
+    alts = list(current.get("alternatives") or [])
+    alts[k] = {"clips": current.get("clips", []), "score": float(current.get("confidence", 0.0))}
+    return {"alternatives": alts}
 
 
 def _check_no_reuse(beats: dict[int, dict[str, Any]]) -> None:

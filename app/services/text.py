@@ -64,6 +64,11 @@ def normalize_email(value: str) -> str:
     return unicodedata.normalize("NFC", value).strip().casefold()
 
 
+def could_be_email(normalized: str) -> bool:
+    """Whether a :func:`normalize_email` result can name an account (lookups skip the rest: NUL cannot reach SQL)."""
+    return len(normalized) <= 320 and _EMAIL.fullmatch(normalized) is not None
+
+
 def clean_email(value: str, *, field: str = "email") -> str:
     """:func:`normalize_email` of ``value``; ValidationError(field) unless it looks like ``local@domain.tld``."""
     email = normalize_email(value)

@@ -99,14 +99,21 @@ async def delete_prefix(storage: Storage, prefix: str) -> int:
 
 
 def get_storage(settings: Settings) -> Storage:
-    """The backend selected by ``settings.storage.backend``."""
+    """The backend selected by ``settings.storage.backend``, encrypted when ``storage.encryption_key`` is set."""
+    backend: Storage
     if settings.storage.backend == "gdrive":
         from app.storage.gdrive import GoogleDriveStorage
 
-        return GoogleDriveStorage.from_settings(settings)
-    from app.storage.local import LocalStorage
+        backend = GoogleDriveStorage.from_settings(settings)
+    else:
+        from app.storage.local import LocalStorage
 
-    return LocalStorage(settings.storage_root)
+        backend = LocalStorage(settings.storage_root)
+    if settings.storage.encryption_key:
+        from app.storage.encrypted import EncryptedStorage, Keyring
+
+        return EncryptedStorage(backend, Keyring.from_settings(settings.storage))
+    return backend
 
 
 __all__ = [

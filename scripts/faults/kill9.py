@@ -63,9 +63,12 @@ def run(work: Path, points: int, renders: int, seed: int, jitter: float, limit_s
     failures: list[str] = []
     kills: list[list[str]] = []
     per_render = max(1, points // renders)
-    for r in range(renders):
-        problems, landed = asyncio.run(one_render(work / f"render-{r}", film, per_render, rng, jitter, limit_s))
-        kills.append(landed)
-        failures += [f"render {r} (kills in {landed}): {p}" for p in problems]
-        print(f"render {r}: killed in {landed}: {problems if problems else 'ok'}")
+
+    async def all_renders() -> None:  # one event loop: the app's Redis clients and pools belong to it
+        for r in range(renders):
+            problems, landed = await one_render(work / f"render-{r}", film, per_render, rng, jitter, limit_s)
+            kills.append(landed)
+            failures.extend(f"render {r} (kills in {landed}): {p}" for p in problems)
+            print(f"render {r}: killed in {landed}: {problems if problems else 'ok'}", flush=True)
+    asyncio.run(all_renders())
     return sum(len(k) for k in kills), failures, {"kills": kills, "seed": seed}

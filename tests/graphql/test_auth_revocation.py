@@ -109,7 +109,7 @@ async def test_demoted_or_removed_admin_is_refused_at_once(gql: Gql, make_org: A
 
     async with system_tx():
         assert not await Membership.filter(tenant_id=org.tenant.id, user_id=accomplice.id).exists()
-        assert not await Invitation.filter(tenant_id=org.tenant.id).exists()
+        assert not await Invitation.filter(tenant_id=org.tenant.id, email=accomplice.email).exists()
         assert not await QuotaPolicy.filter(tenant_id=org.tenant.id).exists()
         live = await RefreshToken.filter(user_id=admin.id, revoked_at=None).count()
     refreshed = payload(await gql(REFRESH, {"token": session["refreshToken"]}), "refreshToken")

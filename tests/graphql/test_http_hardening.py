@@ -116,6 +116,7 @@ async def test_metrics_are_not_public_in_production(settings: Settings) -> None:
     b'{"email": "ann@example.com", "password": "\\ud800Correct-Horse-42"}',
     b'{"email": "ann\\udfff@example.com", "password": "Correct-Horse-42"}',
     b'{"email": "ann@example.com", "password": "Correct\\u0000Horse-42"}',
+    b'{"email": "ann\\u0000@example.com", "password": "Correct-Horse-42"}',
     b'{"email": "ann@example.com", "password": "\xff\xfe"}',
     b'{"email": ["ann@example.com"], "password": 42}',
 ])

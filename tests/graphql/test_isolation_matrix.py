@@ -42,6 +42,9 @@ CASES: dict[str, Case] = {
                   lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
     "setTenantPlan": (f'mutation($t: ID!) {{ setTenantPlan(input: {{tenantId: $t, plan: "studio"}}) {{ {E} }} }}',
                       lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
+    # budgets: the tenant's own owner or a platform admin; any other tenant id is refused the same way
+    "setBudget": (f"mutation($t: ID!) {{ setBudget(tenantId: $t, monthlyCost: 1.0) {{ {E} }} }}",
+                  lambda a: {"t": str(a.tenant.id)}, "PERMISSION_DENIED"),
     "revokeInvitation": (f"mutation($i: ID!) {{ revokeInvitation(invitationId: $i) {{ {E} }} }}",
                          lambda a: {"i": str(a.invitation.id)}, "NOT_FOUND"),
     "switchTenant": (f"mutation($t: ID!) {{ switchTenant(tenantId: $t) {{ {E} }} }}",
@@ -62,6 +65,13 @@ CASES: dict[str, Case] = {
                         f"{{ {E} }} }}", lambda a: {"j": str(a.job.id)}, "NOT_FOUND"),
     "alignment": (f"query($j: ID!) {{ alignment(jobId: $j) {{ {E} }} }}", lambda a: {"j": str(a.job.id)},
                   "NOT_FOUND"),
+    # Storage and governance (a user's export id is only ever the user's: A's job id stands in).
+    "deleteJob": (f"mutation($id: ID!) {{ deleteJob(id: $id) {{ {E} }} }}", lambda a: {"id": str(a.job.id)},
+                  "NOT_FOUND"),
+    "deleteAsset": (f"mutation($id: ID!) {{ deleteAsset(id: $id) {{ {E} }} }}", lambda a: {"id": str(a.asset.id)},
+                    "NOT_FOUND"),
+    "dataExport": (f"query($id: ID!) {{ dataExport(id: $id) {{ {E} }} }}", lambda a: {"id": str(a.job.id)},
+                   "NOT_FOUND"),
     # Uploads.
     "prepareUpload": (f'mutation($p: ID!) {{ prepareUpload(input: {{projectId: $p, filename: "x.mp4"}}) {{ {E} }} }}',
                       lambda a: {"p": str(a.project.id)}, "NOT_FOUND"),

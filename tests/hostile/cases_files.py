@@ -89,7 +89,7 @@ def _render_text(case_id: str, text: str, expect: tuple[str, ...], xfail: str | 
 
 HTTP_DEFECT = "fixed on branch http: NUL characters in startRender scriptText give 'Unexpected error'"
 CASES = [_video_as_script() if c.id == "script-upload-video-bytes" else c for c in CASES] + [
-    _render_text("script-text-nul", "Hello\x00world", ("VALIDATION_FAILED",), xfail=HTTP_DEFECT, bare=False),
+    _render_text("script-text-nul", "Hello\x00world", ("VALIDATION_FAILED",), bare=False),
     _render_text("script-text-over-2mb", "x" * (2 * 1024 * 1024 + 10), ("REQUEST_TOO_LARGE",)),
     _render_text("script-text-rtl", "The hero \u202eflies home.", ("VALIDATION_FAILED",)),
     _render_text("script-text-html", "<script>alert(1)</script>", ("VALIDATION_FAILED",)),

@@ -78,7 +78,7 @@ def _tus_create_into_other_project() -> Case:
 CASES: list[Case] = [
     *(_matrix_case(field) for field in sorted(MATRIX)),
     _render_option("sourceAssetIds", "list"),
-    _render_option("scriptAssetId", "one", xfail=OTHER_OWNER),
+    _render_option("scriptAssetId", "one"),
     _render_option("narrationAssetId", "one"),
     _subscription("jobProgress", "jobId", "job"),
     _subscription("projectEvents", "projectId", "project"),

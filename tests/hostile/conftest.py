@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ from app.auth.passwords import hash_password_sync, password_hasher
 from app.auth.tokens import issue_access_token
 from app.config import Settings
 from app.db import system_tx
-from app.models import TENANT_TABLES, AssetStatus, Membership, Project, Role, Tenant, User
+from app.models import TENANT_TABLES, AssetStatus, Invitation, Membership, Project, Role, Tenant, User
 from tests.conftest import TEST_PASSWORD
 from tests.graphql.conftest import seed_project
 from tests.hostile.corpus import Ctx, Org
@@ -43,7 +44,11 @@ async def _org(settings: Settings, label: str) -> Org:
     async with system_tx():
         asset.status = AssetStatus.READY
         await asset.save(update_fields=["status"])
-    return Org(tenant=tenant, users=users, tokens=tokens, project=project, asset=asset, job=job)
+        invitation = await Invitation.create(  # pending; its token is unknown (only the hash is stored)
+            tenant_id=tenant.id, email=f"invitee{suffix}{label}@example.com", role=Role.EDITOR,
+            token_hash=uuid.uuid4().hex, expires_at=datetime.now(UTC) + timedelta(days=1))
+    return Org(tenant=tenant, users=users, tokens=tokens, project=project, asset=asset, job=job,
+               invitation=invitation)
 
 
 @pytest.fixture(scope="session")

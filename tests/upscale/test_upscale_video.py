@@ -56,8 +56,8 @@ def test_rrdb_models_on_a_tiny_clip(name: str, tmp_path: Path) -> None:
 
 
 def test_general_x4v3_architecture_runs_end_to_end(tmp_path: Path) -> None:
-    # no packaged weights for it: its architecture runs with the animevideov3 weights padded to 32 convs
-    # would be meaningless, so it runs with its own (untrained) init; the shapes and the plumbing are the point
+    # no packaged weights for it (its official .pth loads as the test of .pth files shows): with its own
+    # untrained init, the architecture, the shapes and the plumbing are the point here
     from colab.models import MODELS
 
     general = MODELS["realesr-general-x4v3"].build().eval().requires_grad_(False)

@@ -42,7 +42,10 @@ class RenderOptionsInput:
     words_per_minute: float = 160.0
 
 
-@strawberry.input(description="New clips for one beat of an alignment.")
+@strawberry.input(description="New clips for one beat of an alignment, or one of its alternatives.")
 class BeatEditInput:
     index: int
-    clips: JSON = strawberry.field(description='[{"source": "s0", "start": 12.0, "end": 16.5}, ...]')
+    clips: JSON | None = strawberry.field(default=None,
+                                          description='[{"source": "s0", "start": 12.0, "end": 16.5}, ...]')
+    alternative: int | None = strawberry.field(default=None, description="Pick the beat's alternative at "
+                                               "this position (0 = best) instead of giving clips.")

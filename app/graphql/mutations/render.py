@@ -90,7 +90,7 @@ class RenderMutation:
     async def update_alignment(self, info: Info[RecapContext, Any], job_id: strawberry.ID,
                                beats: list[BeatEditInput]) -> AlignmentEditResult:
         try:
-            edits = [{"index": b.index, "clips": b.clips} for b in beats]
+            edits = [{"index": b.index, "clips": b.clips, "alternative": b.alternative} for b in beats]
             data = await review.update_alignment(info.context.principal(),
                                                  parse_id(job_id, what="job", field="jobId"), edits,
                                                  info.context.settings)
