@@ -19,7 +19,7 @@ from uuid import UUID
 from app.auth.principal import Principal
 from app.config import Settings, get_settings
 from app.db import system_tx, tenant_tx
-from app.errors import PermissionDeniedError, ValidationError
+from app.errors import NotFoundError, PermissionDeniedError, ValidationError
 from app.models import Role
 from app.services.counters import add_usage
 from app.services.quota import STORAGE_PERIOD
@@ -110,12 +110,22 @@ async def month_usage(principal: Principal, month: str | None = None, *, all_ten
 
 
 async def set_budget(principal: Principal, tenant_id: UUID, monthly_cost: float | None) -> None:
-    """Set (or with None remove) a tenant's monthly budget: its owner, or a platform admin."""
-    if not is_platform_admin(principal) and not (principal.tenant_id == tenant_id and principal.has_role(Role.OWNER)):
-        raise PermissionDeniedError("only the tenant's owner or a platform admin may set its budget")
+    """Set (or with None remove) a tenant's monthly budget: its owner, or a platform admin.
+
+    Raises:
+        NotFoundError: another tenant (for anyone but a platform admin), or no such tenant.
+        PermissionDeniedError: a member of the tenant below owner.
+        ValidationError: a budget that is not positive.
+    """
+    if not is_platform_admin(principal):
+        if principal.tenant_id != tenant_id:
+            raise NotFoundError("tenant not found", "tenantId")  # another tenant is "not found", never "forbidden"
+        principal.require(Role.OWNER)
     if monthly_cost is not None and monthly_cost <= 0:
         raise ValidationError("the budget must be positive", "monthlyCost")
     async with system_tx() as conn:
+        if not await conn.execute_query_dict("SELECT 1 FROM tenants WHERE id = $1", [str(tenant_id)]):
+            raise NotFoundError("tenant not found", "tenantId")
         if monthly_cost is None:
             await conn.execute_query("DELETE FROM tenant_budgets WHERE tenant_id = $1", [str(tenant_id)])
         else:

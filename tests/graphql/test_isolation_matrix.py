@@ -38,11 +38,11 @@ CASES: dict[str, Case] = {
     "setQuotaPolicy": (f"mutation($t: ID!) {{ setQuotaPolicy(input: {{tenantId: $t, concurrentJobs: 0, "
                        f"processingMinutesPerMonth: 0, storageBytes: 0}}) {{ {E} }} }}",
                        lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
+    # budgets: the tenant's own owner or a platform admin; another tenant's id is "not found"
+    "setBudget": (f"mutation($t: ID!) {{ setBudget(tenantId: $t, monthlyCost: 1.0) {{ {E} }} }}",
+                  lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
     "setTenantPlan": (f'mutation($t: ID!) {{ setTenantPlan(input: {{tenantId: $t, plan: "studio"}}) {{ {E} }} }}',
                       lambda a: {"t": str(a.tenant.id)}, "NOT_FOUND"),
-    # budgets: the tenant's own owner or a platform admin; any other tenant id is refused the same way
-    "setBudget": (f"mutation($t: ID!) {{ setBudget(tenantId: $t, monthlyCost: 1.0) {{ {E} }} }}",
-                  lambda a: {"t": str(a.tenant.id)}, "PERMISSION_DENIED"),
     "revokeInvitation": (f"mutation($i: ID!) {{ revokeInvitation(invitationId: $i) {{ {E} }} }}",
                          lambda a: {"i": str(a.invitation.id)}, "NOT_FOUND"),
     "switchTenant": (f"mutation($t: ID!) {{ switchTenant(tenantId: $t) {{ {E} }} }}",

@@ -26,6 +26,9 @@ class _Slow:
     async def run(self, sc: Any, out: Path) -> dict[str, Any]:
         from media.errors import CancelledError
 
+        # Tell the test the media work has begun (a SIGTERM before the executor's try block is another case).
+        (Path(sc.settings.data_dir) / f"slow-started-{sc.job_id}").touch()
+
         def work() -> None:
             end = time.monotonic() + self.seconds
             while time.monotonic() < end:

@@ -32,9 +32,12 @@ async def _start_slow_worker(settings: Settings, seconds: float, stop_wait_s: in
                                                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
 
 
-async def _wait_running(job_id: Any, proc: asyncio.subprocess.Process, limit_s: float = 60) -> None:
+async def _wait_running(job_id: Any, proc: asyncio.subprocess.Process, settings: Settings,
+                        limit_s: float = 60) -> None:
+    """Until the stage's media work runs (the slow stage leaves a marker file)."""
     deadline = time.monotonic() + limit_s
-    while (await _run_of(job_id)).state is not StageState.RUNNING:
+    marker = settings.data_dir / f"slow-started-{job_id}"
+    while not marker.exists() or (await _run_of(job_id)).state is not StageState.RUNNING:
         assert proc.returncode is None, (await proc.stderr.read()).decode()[-2000:]  # type: ignore[union-attr]
         assert time.monotonic() < deadline, "the stage never started"
         await asyncio.sleep(0.1)
@@ -46,7 +49,7 @@ async def test_sigterm_hands_the_stage_back_at_once(settings: Settings, render_j
     _, job = await render_job()
     proc = await _start_slow_worker(settings, seconds=120, stop_wait_s=0)
     try:
-        await _wait_running(job.id, proc)
+        await _wait_running(job.id, proc, settings)
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 30)  # well inside a 60 s grace period
     finally:
@@ -72,7 +75,7 @@ async def test_sigterm_lets_a_short_stage_finish_within_the_grace(settings: Sett
     _, job = await render_job()
     proc = await _start_slow_worker(settings, seconds=2, stop_wait_s=30)
     try:
-        await _wait_running(job.id, proc)
+        await _wait_running(job.id, proc, settings)
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 30)
     finally:

@@ -9,13 +9,14 @@ from strawberry.types import Info
 
 from app.errors import AppError
 from app.graphql.context import RecapContext
-from app.graphql.errors import PermissionDeniedError, ValidationError, error_for
+from app.graphql.errors import NotFoundError, PermissionDeniedError, ValidationError, error_for
 from app.graphql.permissions import AUTHENTICATED
 from app.graphql.types.usage import TenantUsage, UsageList
 from app.services import usage
 from app.services.text import parse_id
 
-SetBudgetResult = Annotated[UsageList | ValidationError | PermissionDeniedError, strawberry.union("SetBudgetResult")]
+SetBudgetResult = Annotated[UsageList | ValidationError | NotFoundError | PermissionDeniedError,
+                            strawberry.union("SetBudgetResult")]
 
 
 @strawberry.type
