@@ -98,7 +98,13 @@ async def run_stage(ctx: dict[str, Any], job_id: str, stage_name: str) -> str:
         await _advance(ctx, job_id)  # maybe a duplicate message for finished work: keep the job moving
         return "skipped"
     emit = Emitter(ctx["redis"], claim.job_id, claim.project_id)
-    await emit(stage.value, "running", 0.0, f"attempt {claim.attempt}", "stage")
+    try:
+        await emit(stage.value, "running", 0.0, f"attempt {claim.attempt}", "stage")
+    except asyncio.CancelledError:  # SIGTERM between the claim and the work: hand the stage back at once
+        with contextlib.suppress(*TRANSIENT):
+            await release_stage(claim, StageState.QUEUED, code="WORKER_STOPPED",
+                                message="the worker stopped; the stage goes back to the queue")
+        raise
     workdir = Path(tempfile.mkdtemp(prefix=f"recap-{stage.value}-", dir=ctx.get("workroot")))
     reporter = ProgressReporter(emit, stage.value)
     sc = StageContext(claim, settings, ctx["storage"], ctx["models"], workdir, reporter)
