@@ -9,6 +9,7 @@ recover by themselves (no restart of theirs), and the job completes with every i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -51,7 +52,11 @@ class Cluster:
                       "start"], pgdata=self.pgdata, user=self.server.system_user, timeout=60)
 
     def cleanup(self) -> None:
+        """Stop the cluster for sure: pgserver only stops a server it started itself, not our restart."""
         self.server.cleanup()
+        if (self.pgdata / "postmaster.pid").exists():
+            with contextlib.suppress(Exception):
+                self._pg_ctl(["-m", "fast", "-w", "stop"], pgdata=self.pgdata, user=self.server.system_user)
 
 
 async def graphql_code(api: str, token: str, job_id: Any) -> str:
