@@ -142,6 +142,29 @@ async def get_pool(settings: Settings | None = None) -> ArqRedis:
     return _pool
 
 
+def drop_orphaned_messages(redis_url: str, queue: str = CPU_QUEUE) -> int:
+    """Drop queue messages whose worker was SIGKILLed; returns how many (tests and fault drills use it).
+
+    Such a message stays "in progress" for the job timeout (hours). Other workers skip it (leases re-queue
+    the stage under a new id), but a *burst* worker would wait for the queue to empty.
+    """
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(redis_url)
+    dropped = 0
+    try:
+        members: list[bytes] = client.zrange(queue, 0, -1)  # type: ignore[assignment]  (sync client)
+        for raw in members:
+            job_id = raw.decode()
+            if client.exists(f"arq:in-progress:{job_id}"):
+                client.zrem(queue, job_id)
+                client.delete(f"arq:in-progress:{job_id}", f"arq:job:{job_id}")
+                dropped += 1
+    finally:
+        client.close()
+    return dropped
+
+
 async def close_pool() -> None:
     global _pool, _pool_url
     if _pool is not None:

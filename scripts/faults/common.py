@@ -90,29 +90,14 @@ async def stack(work: Path, *, database_url: str | None = None, redis_url: str |
         from app.queue import close_pool
 
         st.stop_all()
-        drop_orphans(s.redis_url or "")
+        from app.queue import drop_orphaned_messages
+
+        drop_orphaned_messages(s.redis_url or "")
         await close_pool()  # the pool belongs to this event loop; the next suite run has its own
         await close_db()
         admin = await asyncpg.connect(with_db(server, "postgres"))
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-
-
-def drop_orphans(redis_url: str) -> None:
-    """Queue messages of SIGKILLed workers stay 'in progress' for hours: drop them (see tests/runners)."""
-    import redis as sync_redis
-
-    from app.queue import CPU_QUEUE
-
-    client = sync_redis.Redis.from_url(redis_url)
-    try:
-        for raw in client.zrange(CPU_QUEUE, 0, -1):
-            job_id = raw.decode()
-            if client.exists(f"arq:in-progress:{job_id}"):
-                client.zrem(CPU_QUEUE, job_id)
-                client.delete(f"arq:in-progress:{job_id}", f"arq:job:{job_id}")
-    finally:
-        client.close()
 
 
 def sample_film(folder: Path) -> Any:

@@ -153,19 +153,8 @@ def spawn_worker(settings: Settings) -> Any:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-    # A SIGKILLed arq worker leaves its messages in the queue under an in-progress key that lives as long
-    # as the job timeout (hours). Other workers skip them (our leases re-queue the stage under a new id),
-    # but a later *burst* worker would wait for the queue to empty: drop those orphans here.
-    import redis as sync_redis
+    # A SIGKILLed arq worker leaves its messages in the queue "in progress" for hours: a later burst
+    # worker would wait for them.
+    from app.queue import drop_orphaned_messages
 
-    from app.queue import CPU_QUEUE
-
-    client = sync_redis.Redis.from_url(settings.redis_url or "")
-    try:
-        for raw in client.zrange(CPU_QUEUE, 0, -1):
-            job_id = raw.decode()
-            if client.exists(f"arq:in-progress:{job_id}"):
-                client.zrem(CPU_QUEUE, job_id)
-                client.delete(f"arq:in-progress:{job_id}", f"arq:job:{job_id}")
-    finally:
-        client.close()
+    drop_orphaned_messages(settings.redis_url or "")
