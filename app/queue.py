@@ -153,7 +153,7 @@ def drop_orphaned_messages(redis_url: str, queue: str = CPU_QUEUE) -> int:
     client = sync_redis.Redis.from_url(redis_url)
     dropped = 0
     try:
-        members: list[bytes] = client.zrange(queue, 0, -1)  # type: ignore[assignment]  (sync client)
+        members: list[bytes] = client.zrange(queue, 0, -1)  # type: ignore[assignment]  # sync client
         for raw in members:
             job_id = raw.decode()
             if client.exists(f"arq:in-progress:{job_id}"):

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.config import Settings  # noqa: E402
+from app.config import Environment, Settings  # noqa: E402
 
 CACHED_STAGES = ("ingest", "analyse", "transcribe", "moderate", "script", "align", "assemble", "finalize")
 
@@ -77,9 +77,9 @@ async def stack(work: Path, *, database_url: str | None = None, redis_url: str |
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     url = with_db(server, name)
-    await migrate(url, app_role=Settings(env="test").db_app_role)
+    await migrate(url, app_role=Settings(env=Environment.TEST).db_app_role)
     data = work / "data"
-    s = Settings(env="test", database_url=url, redis_url=redis_url or os.environ["REDIS_URL"], data_dir=data,
+    s = Settings(env=Environment.TEST, database_url=url, redis_url=redis_url or os.environ["REDIS_URL"], data_dir=data,
                  **settings)
     s.storage_root.mkdir(parents=True, exist_ok=True)
     await init_db(s)
