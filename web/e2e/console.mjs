@@ -194,7 +194,15 @@ try {
     await page.getByRole("heading", { name: "Danger zone" }).waitFor();
     await page.getByRole("button", { name: "Delete my account" }).waitFor();
     await page.getByRole("button", { name: "Delete workspace" }).waitFor();
-    report.account = { sections: "ok" };
+    const rows = page.getByRole("table", { name: "Audit events" }).locator("tbody tr");
+    report.account = { sections: "ok", auditRows: await rows.count() };
+    const more = page.getByRole("button", { name: "Load more" });
+    if (await more.isVisible()) {
+      const before = await rows.count();
+      await more.click();
+      await rows.nth(before).waitFor();
+      report.account.auditRowsAfterMore = await rows.count();
+    }
     await page.getByRole("button", { name: "Export my data" }).click();
     await page.getByTestId("export-download").waitFor({ timeout: 60_000 });
     report.account.export = "ready";

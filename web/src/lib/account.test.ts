@@ -5,13 +5,13 @@ const event: AuditNode = { id: "e1", actorId: "u1", action: "render.started", ta
   ip: "203.0.113.5", createdAt: "2026-12-04T10:00:00+00:00" };
 
 describe("auditRow", () => {
-  it("names the actor from the members, or you, or the system", () => {
+  it("names the actor from the members, or you, or a dash when none is recorded", () => {
     const names = new Map([["u1", "Ann"]]);
     expect(auditRow(event, names, "u2")).toMatchObject({ actor: "Ann", action: "render.started", target: "job j9",
       ip: "203.0.113.5" });
     expect(auditRow(event, names, "u1").actor).toBe("you");
     expect(auditRow({ ...event, actorId: "gone" }, names, null).actor).toBe("gone");
-    expect(auditRow({ ...event, actorId: null, ip: null }, names, null)).toMatchObject({ actor: "system", ip: "–" });
+    expect(auditRow({ ...event, actorId: null, ip: null }, names, null)).toMatchObject({ actor: "–", ip: "–" });
   });
 
   it("keeps an unparsable time as given and a target without id as its type", () => {

@@ -21,7 +21,7 @@ export interface AuditRow { id: string; time: string; actor: string; action: str
 /** One audit event as table cells; `names` maps user ids to a display name, `me` is the viewer's id. */
 export function auditRow(event: AuditNode, names: ReadonlyMap<string, string>, me: string | null,
                          locale?: string): AuditRow {
-  let actor = "system";
+  let actor = "–";  // none recorded: the operator, an erased user, or a signed link
   if (event.actorId) actor = event.actorId === me ? "you" : names.get(event.actorId) ?? event.actorId;
   const when = new Date(event.createdAt);
   const time = Number.isNaN(when.getTime()) ? event.createdAt : when.toLocaleString(locale);
