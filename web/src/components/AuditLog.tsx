@@ -1,6 +1,6 @@
 // The tenant's audit trail for admins and owners: newest first, paged with "Load more" (Relay `after`),
 // narrowed by an action prefix. Editors and viewers get PERMISSION_DENIED from the API: a short note.
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { run } from "../api/client";
 import type { CodedError } from "../api/errors";
 import type { AuditEventsQuery, AuditEventsQueryVariables } from "../api/generated";
@@ -20,12 +20,15 @@ export function AuditLog({ names, me }: Props) {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<CodedError | string | null>(null);
   const [denied, setDenied] = useState(false);
+  const latest = useRef(0);  // a page that arrives after a newer request (another filter) is dropped
 
   const load = useCallback(async (after: string | null, filterAction: string) => {
+    const request = ++latest.current;
     setBusy(true);
     try {
       const r = await run<AuditEventsQuery, AuditEventsQueryVariables>(AUDIT_EVENTS, {
         first: PAGE, after, filter: filterAction ? { action: filterAction } : null });
+      if (request !== latest.current) return;
       const result = r.auditEvents;
       if (result.__typename === "AuditEventConnection") {
         const page = result.edges.map((e) => e.node);
@@ -39,9 +42,9 @@ export function AuditLog({ names, me }: Props) {
         setProblem({ code: result.code, message: result.message, field: result.field });
       }
     } catch (e) {
-      setProblem(e instanceof Error ? e.message : String(e));
+      if (request === latest.current) setProblem(e instanceof Error ? e.message : String(e));
     } finally {
-      setBusy(false);
+      if (request === latest.current) setBusy(false);
     }
   }, []);
 
