@@ -182,6 +182,35 @@ try {
     await page.goto(projectUrl);
     await page.getByRole("heading", { name: "Sintel recap" }).waitFor();
   });
+
+  // Last, optional and self-contained (not a step: "phone-sized" stays the last one): the Account page's
+  // audit log, data export and danger zone render, still phone-sized. Nothing is deleted; what it saw
+  // goes to report.account, and an export that is not ready within a minute is only reported.
+  try {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account" }).click();
+    await page.getByRole("heading", { name: "Account", level: 1 }).waitFor();
+    await page.getByRole("heading", { name: "Audit log" }).waitFor();
+    await page.getByRole("table", { name: "Audit events" }).locator("tbody tr").first().waitFor();
+    await page.getByRole("heading", { name: "Danger zone" }).waitFor();
+    await page.getByRole("button", { name: "Delete my account" }).waitFor();
+    await page.getByRole("button", { name: "Delete workspace" }).waitFor();
+    const rows = page.getByRole("table", { name: "Audit events" }).locator("tbody tr");
+    report.account = { sections: "ok", auditRows: await rows.count() };
+    const more = page.getByRole("button", { name: "Load more" });
+    if (await more.isVisible()) {
+      const before = await rows.count();
+      await more.click();
+      await rows.nth(before).waitFor();
+      report.account.auditRowsAfterMore = await rows.count();
+    }
+    await page.getByRole("button", { name: "Export my data" }).click();
+    await page.getByTestId("export-download").waitFor({ timeout: 60_000 });
+    report.account.export = "ready";
+  } catch (e) {
+    report.account = { ...report.account, problem: String(e).slice(0, 300) };
+  }
+  await page.screenshot({ path: join(OUT, "99-account.png"), fullPage: true }).catch(() => undefined);
+  console.log(`account page: ${JSON.stringify(report.account)}`);
 } finally {
   report.seconds = (Date.now() - started) / 1000;
   writeFileSync(join(OUT, "report.json"), JSON.stringify(report, null, 2));

@@ -195,3 +195,48 @@ export const ACCEPT_INVITATION = /* GraphQL */ `
     }
   }
 `;
+
+export const AUDIT_EVENTS = /* GraphQL */ `
+  query AuditEvents($first: Int!, $after: String, $filter: AuditEventFilter) {
+    auditEvents(first: $first, after: $after, filter: $filter) {
+      __typename
+      ... on AuditEventConnection {
+        edges { cursor node { id actorId action targetType targetId ip createdAt } }
+        pageInfo { hasNextPage endCursor }
+      }
+      ... on Error { code message field }
+    }
+  }
+`;
+
+export const REQUEST_DATA_EXPORT = /* GraphQL */ `
+  mutation RequestDataExport {
+    requestDataExport {
+      __typename
+      ... on DataExport { id state sizeBytes errorCode expiresAt downloadUrl }
+      ... on Error { code message field }
+    }
+  }
+`;
+
+export const DATA_EXPORT = /* GraphQL */ `
+  query DataExport($id: ID!) {
+    dataExport(id: $id) {
+      __typename
+      ... on DataExport { id state sizeBytes errorCode expiresAt downloadUrl }
+      ... on Error { code message field }
+    }
+  }
+`;
+
+export const DELETE_ACCOUNT = /* GraphQL */ `
+  mutation DeleteAccount($password: String!) {
+    deleteAccount(password: $password) { __typename ... on DeleteAccountPayload { deletedId } ... on Error { code message field } }
+  }
+`;
+
+export const DELETE_TENANT = /* GraphQL */ `
+  mutation DeleteTenant($confirmSlug: String!) {
+    deleteTenant(confirmSlug: $confirmSlug) { __typename ... on DeleteTenantPayload { deletedId } ... on Error { code message field } }
+  }
+`;

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { useQuery } from "urql";
 import { run } from "../api/client";
 import { asError, type CodedError } from "../api/errors";
@@ -9,6 +9,9 @@ import type { AcceptInvitationMutation, AcceptInvitationMutationVariables, Chang
 import { ACCEPT_INVITATION, CHANGE_ROLE, INVITE_MEMBER, ME, QUOTA, REMOVE_MEMBER, REVOKE_INVITATION,
   TENANT } from "../api/operations";
 import { getSession } from "../api/session";
+import { AuditLog } from "../components/AuditLog";
+import { DangerZone } from "../components/DangerZone";
+import { DataExportPanel } from "../components/DataExportPanel";
 import { ErrorNote } from "../components/ErrorNote";
 import { bytes } from "../lib/format";
 
@@ -109,6 +112,12 @@ function JoinWorkspace() {
 export function AccountPage() {
   const [{ data: me }] = useQuery<MeQuery>({ query: ME, variables: {} });
   const [{ data: quota }] = useQuery<QuotaQuery>({ query: QUOTA, variables: {} });
+  // Members (and so the actors' names and the slug) are for admins; others get PERMISSION_DENIED.
+  const [{ data: tenantData }] = useQuery<TenantQuery>({ query: TENANT, variables: {} });
+  const tenant = tenantData?.tenant.__typename === "Tenant" ? tenantData.tenant : null;
+  const names = useMemo(() => new Map((tenant?.members ?? []).map((m) => [m.userId, m.displayName || m.email])),
+                        [tenant]);
+  const role = me?.me.role;
   const q = quota?.quota;
   return (
     <section aria-labelledby="account-title">
@@ -131,6 +140,9 @@ export function AccountPage() {
       </section>
       <Members />
       <JoinWorkspace />
+      {(role === "OWNER" || role === "ADMIN") && <AuditLog names={names} me={me?.me.user.id ?? null} />}
+      <DataExportPanel />
+      <DangerZone workspace={role === "OWNER" && tenant ? { name: tenant.name, slug: tenant.slug } : null} />
     </section>
   );
 }
