@@ -28,6 +28,7 @@ from strawberry.types import ExecutionResult as StrawberryExecutionResult
 
 from app.config import GraphQLSettings
 from app.http_body import BadTextError, decode_json_text
+from app.unavailable import is_unavailable
 
 REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
 #: A JSON POST body that is not an object (HTTP 400; bad text is INVALID_ENCODING / INVALID_JSON).
@@ -64,6 +65,8 @@ def error_code(error: GraphQLError) -> str:
         return code
     if isinstance(error, GraphQLSyntaxError):
         return PARSE_FAILED
+    if is_unavailable(error.original_error):  # e.g. a limit that reads the tenant's plan while PostgreSQL is down
+        return "UNAVAILABLE"
     return VALIDATION_FAILED if error.path is None else INTERNAL_ERROR
 
 

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from app.config import RateLimitSettings, RateTier
 from app.models import Tenant
+from app.unavailable import is_unavailable
 
 _TTL_S = 60.0
 _cache: dict[UUID, tuple[float, str | None]] = {}
@@ -27,8 +28,13 @@ async def plan_of(tenant_id: UUID) -> str | None:
         return cached[1]
     from app.db import system_tx
 
-    async with system_tx():
-        rows = await Tenant.filter(id=tenant_id).values_list("plan", flat=True)
+    try:
+        async with system_tx():
+            rows = await Tenant.filter(id=tenant_id).values_list("plan", flat=True)
+    except Exception as ex:  # PostgreSQL down: the default tier for now (not cached); the endpoint says UNAVAILABLE
+        if is_unavailable(ex):
+            return None
+        raise
     plan = str(rows[0]) if rows and rows[0] is not None else None
     if len(_cache) > 10_000:
         _cache.clear()

@@ -223,7 +223,7 @@ def test_video_only(clip12: Path, tmp_path: Path) -> None:
 
 
 def test_profiles() -> None:
-    assert set(PROFILES) == {"source", "1080p", "720p"}
+    assert set(PROFILES) == {"source", "1080p", "720p", "2160p"}  # 2160p: the 4K upscale's finish
     assert get_profile("1080p").size_for(1920, 816) == (1920, 816)
     assert get_profile("1080p").size_for(480, 204) == (1920, 816)
     assert get_profile("720p").size_for(1280, 720) == (1280, 720)
