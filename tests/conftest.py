@@ -249,6 +249,11 @@ class _ErrorRecords(logging.Handler):
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.name == "asyncio" and message.startswith("Resetting connection with an active transaction"):
+            # asyncpg's pool cleaning up after a request task that a stopping server cancelled mid-transaction
+            # (seen once under load at api_server teardown): the transaction is rolled back, nothing is lost.
+            return
         self.records.append(record)
 
 
